@@ -1,0 +1,45 @@
+import type { RequestCookies } from '../cookie-header.js';
+import type { SessionRecord } from '../data.js';
+
+/** A session as a backend found it. */
+export interface LoadedSession {
+  id: string;
+  data: SessionRecord;
+  /** The data's JSON as stored, when the backend has it at hand (saves one stringify). */
+  text?: string | undefined;
+  /** When the session expires, in ms since the epoch; the cookie expires at the same moment. */
+  expiresAt: number;
+  /** Readable, but must be written again even if unchanged (sealed with an old secret). */
+  stale?: boolean;
+}
+
+/**
+ * What committing a session does: Set-Cookie values, known at once so that adapters can send them
+ * before the headers go out, and the store work to await before the response is finished.
+ */
+export interface CommitPlan {
+  setCookies: string[];
+  persist: (() => Promise<void>) | undefined;
+}
+
+export const NOTHING_TO_COMMIT: CommitPlan = Object.freeze({ setCookies: [], persist: undefined }) as CommitPlan;
+
+/** What the core needs of a storage backend; the core does the rest (change tracking, expiry policy). */
+export interface Backend {
+  readonly kind: 'cookies' | 'files' | 'redis';
+  /** Undefined when the cookies name no live session; throws SessionStoreError when the store fails. */
+  load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> | LoadedSession | undefined;
+  /** Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is deleted. */
+  write(
+    id: string,
+    text: string,
+    expiresAt: number,
+    cookies: RequestCookies,
+    replacedId: string | undefined,
+    changed: boolean,
+  ): CommitPlan;
+  /** Forget the session: delete `id` from the store (when given) and clear the cookies the request sent. */
+  remove(id: string | undefined, cookies: RequestCookies): CommitPlan;
+  /** Stop background work (the files sweeper). */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import type { RequestCookies, SetCookieWriter } from '../cookie-header.js';
+import { parseStored } from '../data.js';
+import { SessionTooLargeError } from '../errors.js';
+import { isSessionId } from '../ids.js';
+import type { ResolvedCommonOptions } from '../options.js';
+import { Sealer } from '../seal.js';
+import type { Backend, CommitPlan, LoadedSession } from './backend.js';
+
+/** Browsers keep at most 4096 bytes of one Set-Cookie (name, value and attributes). */
+const COOKIE_LIMIT = 4096;
+/** Node rejects requests with more than 16 KB of headers: three full cookies leave room for the rest. */
+const MAX_CHUNKS = 3;
+const CHUNKED = /^([2-9])~/;
+
+/**
+ * The cookies backend: the whole session, sealed, in the cookie. Sealed text is
+ * `<expires, seconds>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
+ * browser keeps the cookie; the id makes regenerate/destroy observable (see the revocation hook).
+ * A session too large for one cookie is split into `name`, `name.1`, `name.2`.
+ */
+export class CookiesBackend implements Backend {
+  readonly kind = 'cookies';
+  private readonly sealer: Sealer;
+  private readonly name: string;
+  private readonly chunkSize: number;
+
+  constructor(
+    secret: string | readonly string[],
+    options: ResolvedCommonOptions,
+    private readonly writer: SetCookieWriter,
+  ) {
+    this.name = options.cookieName;
+    this.sealer = new Sealer(secret, this.name);
+    this.chunkSize = COOKIE_LIMIT - writer.overhead(`${this.name}.9`) - 2;
+  }
+
+  load(cookies: RequestCookies, now: number): LoadedSession | undefined {
+    const sealed = this.join(cookies);
+    if (sealed === undefined) return undefined;
+    const opened = this.sealer.open(sealed);
+    if (opened === undefined) return undefined;
+    const { plaintext } = opened;
+    const idStart = plaintext.indexOf('.') + 1;
+    const textStart = plaintext.indexOf('.', idStart) + 1;
+    if (idStart === 0 || textStart === 0) return undefined;
+    const expiresAt = Number(plaintext.slice(0, idStart - 1)) * 1000;
+    if (!(expiresAt > now)) return undefined;
+    const id = plaintext.slice(idStart, textStart - 1);
+    const text = plaintext.slice(textStart);
+    const data = isSessionId(id) ? parseStored(text) : undefined;
+    if (data === undefined) return undefined;
+    return { id, data, text, expiresAt, stale: opened.stale };
+  }
+
+  write(id: string, text: string, expiresAt: number, cookies: RequestCookies): CommitPlan {
+    const expires = Math.ceil(expiresAt / 1000);
+    const sealed = this.sealer.seal(`${expires}.${id}.${text}`);
+    const parts = this.split(sealed);
+    const setCookies: string[] = [];
+    for (let index = 0; index < parts.length; index++) {
+      setCookies.push(
+        this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires * 1000),
+      );
+    }
+    // Chunks left over from a larger session would be joined to the next one: clear them.
+    for (const index of cookies.chunks.keys()) {
+      if (index >= parts.length) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+    }
+    return { setCookies, persist: undefined };
+  }
+
+  remove(_id: string | undefined, cookies: RequestCookies): CommitPlan {
+    const setCookies = [this.writer.clear(this.name)];
+    for (const index of cookies.chunks.keys()) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+    return { setCookies, persist: undefined };
+  }
+
+  private split(sealed: string): string[] {
+    if (sealed.length <= this.chunkSize) return [sealed];
+    const count = Math.ceil((sealed.length + 2) / this.chunkSize);
+    if (count > MAX_CHUNKS) throw new SessionTooLargeError(sealed.length, MAX_CHUNKS * this.chunkSize - 2);
+    const parts = [`${count}~${sealed.slice(0, this.chunkSize - 2)}`];
+    for (let start = this.chunkSize - 2; start < sealed.length; start += this.chunkSize) {
+      parts.push(sealed.slice(start, start + this.chunkSize));
+    }
+    return parts;
+  }
+
+  private join(cookies: RequestCookies): string | undefined {
+    const main = cookies.main as string;
+    const chunked = CHUNKED.exec(main);
+    if (chunked === null) return main;
+    let sealed = main.slice(2);
+    const count = Number(chunked[1]);
+    if (count > MAX_CHUNKS) return undefined;
+    for (let index = 1; index < count; index++) {
+      const part = cookies.chunks.get(index);
+      if (part === undefined) return undefined;
+      sealed += part;
+    }
+    return sealed;
+  }
+}

@@ -1,0 +1,123 @@
+import { parseStored } from '../data.js';
+import { SessionStoreError } from '../errors.js';
+import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
+import type { SessionStore, StoredSession } from './store.js';
+
+/**
+ * The few commands the redis store sends. An ioredis `Redis` or `Cluster` fits as it is; so does
+ * any client with the same methods.
+ */
+export interface RedisClient {
+  readonly status: string;
+  get(key: string): Promise<string | null>;
+  pttl(key: string): Promise<number>;
+  set(key: string, value: string, secondsToken: 'EX', seconds: number): Promise<unknown>;
+  expire(key: string, seconds: number): Promise<number>;
+  del(key: string): Promise<number>;
+}
+
+/**
+ * Redis store: `SET prefix+id json EX expire` when the data changed, `EXPIRE` when it did not but
+ * its expiry slides, `DEL` on destroy. Every command is bounded by `commandTimeout`; once the client
+ * has been connected, a command while it is not ready fails at once instead of waiting in ioredis'
+ * offline queue, where a write the user was told had failed could still land later.
+ */
+export class RedisStore implements SessionStore {
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private connectedOnce = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    options: RedisOptions,
+    _common: ResolvedCommonOptions,
+  ) {
+    if (client === null || typeof client !== 'object' || typeof client.get !== 'function') {
+      throw new TypeError(
+        'SessionManager.redis needs a redis client, for example `new Redis(process.env.REDIS_URL)` from ioredis.',
+      );
+    }
+    this.prefix = options.prefix ?? DEFAULTS.prefix;
+    this.timeoutMs = options.commandTimeout ?? DEFAULTS.commandTimeout;
+  }
+
+  async read(id: string, now: number): Promise<StoredSession | undefined> {
+    const key = this.prefix + id;
+    // Sent back to back, the two commands share one round trip.
+    const [text, ttl] = await this.run('read', () => Promise.all([this.client.get(key), this.client.pttl(key)]));
+    if (text === null || ttl === -2) return undefined;
+    const data = parseStored(text);
+    if (data === undefined) return undefined;
+    // -1: a key without expiry (written by someone else): give it one at the end of this request.
+    return ttl === -1 ? { data, expiresAt: now, stale: true } : { data, expiresAt: now + ttl };
+  }
+
+  async write(id: string, text: string, expiresAt: number): Promise<void> {
+    await this.run('write', () => this.client.set(this.prefix + id, text, 'EX', ttlSeconds(expiresAt)));
+  }
+
+  async touch(id: string, _text: string, expiresAt: number): Promise<void> {
+    await this.run('touch', () => this.client.expire(this.prefix + id, ttlSeconds(expiresAt)));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.run('delete', () => this.client.del(this.prefix + id));
+  }
+
+  private run<R>(operation: string, command: () => Promise<R>): Promise<R> {
+    const { status } = this.client;
+    if (status === 'ready') this.connectedOnce = true;
+    else if (this.connectedOnce) {
+      return Promise.reject(
+        new SessionStoreError(
+          'redis',
+          operation,
+          `Redis is unavailable (connection ${status}); the session could not be ${past(operation)}.`,
+        ),
+      );
+    }
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new SessionStoreError(
+            'redis',
+            operation,
+            `Redis did not answer within ${this.timeoutMs} ms; the session could not be ${past(operation)}.`,
+          ),
+        );
+      }, this.timeoutMs);
+      command().then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          const message = error instanceof Error ? error.message : String(error);
+          reject(
+            new SessionStoreError(
+              'redis',
+              operation,
+              `Redis failed (${message}); the session could not be ${past(operation)}.`,
+              error,
+            ),
+          );
+        },
+      );
+    });
+  }
+}
+
+function ttlSeconds(expiresAt: number): number {
+  return Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000));
+}
+
+function past(operation: string): string {
+  return operation === 'read'
+    ? 'read'
+    : operation === 'write'
+      ? 'saved'
+      : operation === 'touch'
+        ? 'extended'
+        : 'deleted';
+}

@@ -1,0 +1,98 @@
+import type { ResolvedCommonOptions } from './options.js';
+
+/**
+ * The session's cookies as the request sent them: the main cookie and, for a cookies-backend session
+ * too large for one cookie, its numbered chunks (`name.1`, `name.2`, ...).
+ */
+export interface RequestCookies {
+  /** Value of the cookie named exactly `cookieName`, if sent. */
+  main: string | undefined;
+  /** Chunk number -> value, for `cookieName.N` cookies. Empty for most requests. */
+  chunks: Map<number, string>;
+}
+
+const NO_CHUNKS: Map<number, string> = new Map();
+
+/**
+ * Reads only the session's cookies out of a Cookie header. It never throws: a malformed header
+ * is just a header in which the session cookie is missing. The first of duplicated names wins,
+ * as browsers send the most specific path first.
+ */
+export function readSessionCookies(header: string | undefined, cookieName: string): RequestCookies {
+  const result: RequestCookies = { main: undefined, chunks: NO_CHUNKS };
+  if (!header) return result;
+  const chunkPrefix = `${cookieName}.`;
+  let start = 0;
+  const length = header.length;
+  while (start < length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = length;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      const name = header.slice(start, eq).trim();
+      if (name === cookieName) {
+        if (result.main === undefined) result.main = unquote(header.slice(eq + 1, end).trim());
+      } else if (name.startsWith(chunkPrefix)) {
+        const index = Number(name.slice(chunkPrefix.length));
+        if (Number.isInteger(index) && index > 0 && index < 100) {
+          if (result.chunks === NO_CHUNKS) result.chunks = new Map();
+          if (!result.chunks.has(index)) result.chunks.set(index, unquote(header.slice(eq + 1, end).trim()));
+        }
+      }
+    }
+    start = end + 1;
+  }
+  return result;
+}
+
+function unquote(value: string): string {
+  return value.length > 1 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34
+    ? value.slice(1, -1)
+    : value;
+}
+
+/** Builds Set-Cookie header values; the attributes that never change are rendered once per manager. */
+export class SetCookieWriter {
+  private readonly suffix: string;
+  private readonly maxAge: string;
+  private expiresSecond = -1;
+  private expiresText = '';
+
+  constructor(options: ResolvedCommonOptions) {
+    const { cookieData } = options;
+    let suffix = `; Path=${cookieData.path ?? '/'}`;
+    if (options.domain !== undefined) suffix += `; Domain=${options.domain}`;
+    if (cookieData.httpOnly ?? true) suffix += '; HttpOnly';
+    if (options.secure) suffix += '; Secure';
+    suffix += `; SameSite=${options.sameSite}`;
+    if (cookieData.partitioned) suffix += '; Partitioned';
+    if (cookieData.priority) suffix += `; Priority=${cookieData.priority}`;
+    this.suffix = suffix;
+    this.maxAge = `; Max-Age=${Math.floor(options.expire)}`;
+  }
+
+  /** A cookie that lives until `expiresAt` (ms); Max-Age and Expires say the same as the server. */
+  set(name: string, value: string, expiresAt: number): string {
+    return `${name}=${value}${this.maxAge}; Expires=${this.expires(expiresAt)}${this.suffix}`;
+  }
+
+  /** A cookie that tells the browser to forget `name`. */
+  clear(name: string): string {
+    return `${name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT${this.suffix}`;
+  }
+
+  /** Bytes a Set-Cookie for `name` takes besides its value, to know when a value must be split. */
+  overhead(name: string): number {
+    return name.length + 1 + this.maxAge.length + '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'.length + this.suffix.length;
+  }
+
+  private expires(expiresAt: number): string {
+    // toUTCString costs more than the rest of the header; most requests in a second share it.
+    const second = Math.floor(expiresAt / 1000);
+    if (second !== this.expiresSecond) {
+      this.expiresSecond = second;
+      this.expiresText = new Date(second * 1000).toUTCString();
+    }
+    return this.expiresText;
+  }
+}

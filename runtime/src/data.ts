@@ -1,0 +1,153 @@
+import { SessionDataError } from './errors.js';
+
+/**
+ * Session data is JSON: what is stored is exactly what comes back. This module keeps it that way:
+ * it refuses values JSON would silently change or drop, and keys that could pollute prototypes.
+ */
+
+export type SessionRecord = Record<string, unknown>;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return 'a BigInt';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'undefined';
+  const name = (value as object).constructor?.name;
+  return name ? `a ${name}` : 'an object without a plain prototype';
+}
+
+function refuse(path: string, value: unknown, hint: string): never {
+  throw new SessionDataError(path, `Session value at "${path}" is ${describe(value)}, which JSON cannot store${hint}.`);
+}
+
+function childPath(path: string, key: string | number): string {
+  return typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+}
+
+/** Throws a SessionDataError naming the path of the first value that would not survive JSON. */
+export function assertStorable(value: unknown, path: string, seen: unknown[] = []): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) refuse(path, value, ' (it would come back as null)');
+      return;
+    case 'object': {
+      if (value === null) return;
+      if (seen.includes(value)) {
+        throw new SessionDataError(
+          path,
+          `Session value at "${path}" refers back to itself (a cycle), which JSON cannot store.`,
+        );
+      }
+      seen.push(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item = value[i];
+          if (item === undefined) refuse(childPath(path, i), item, ' (it would come back as null)');
+          assertStorable(item, childPath(path, i), seen);
+        }
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          refuse(
+            path,
+            value,
+            value instanceof Date ? ' (store date.toISOString() or date.getTime())' : ' (store a plain object)',
+          );
+        }
+        for (const key of Object.keys(value)) {
+          if (FORBIDDEN_KEYS.has(key)) refuseKey(childPath(path, key));
+          const item = (value as SessionRecord)[key];
+          // undefined members are dropped by JSON, which is what `delete` would do: allowed.
+          if (item !== undefined) assertStorable(item, childPath(path, key), seen);
+        }
+      }
+      seen.pop();
+      return;
+    }
+    default:
+      refuse(path, value, '');
+  }
+}
+
+function refuseKey(path: string): never {
+  throw new SessionDataError(path, `Session key "${path}" is refused: it could pollute object prototypes.`);
+}
+
+/** Serializes session data for storage, checking every value first. */
+export function serialize(data: SessionRecord): string {
+  assertStorable(data, '');
+  return JSON.stringify(data);
+}
+
+/**
+ * Parses stored JSON. Keys that could pollute prototypes are removed (JSON.parse keeps `__proto__`
+ * as an own key, harmless until someone merges it into another object). Returns undefined when the
+ * text is not a JSON object: corrupt data is a missing session, never an exception.
+ */
+export function parseStored(text: string): SessionRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  // A substring test first: the walk is needed only for the rare text that names such a key.
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')) stripForbidden(value);
+  return value as SessionRecord;
+}
+
+function stripForbidden(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) stripForbidden(item);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) delete (value as SessionRecord)[key];
+    else stripForbidden((value as SessionRecord)[key]);
+  }
+}
+
+const dataHandler: ProxyHandler<SessionRecord> = {
+  // Missing keys, and anything inherited such as `toString`, read as undefined.
+  get(target, key) {
+    return typeof key === 'string' && Object.hasOwn(target, key) ? target[key] : undefined;
+  },
+  set(target, key, value) {
+    if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
+    if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
+    if (value === undefined) {
+      delete target[key];
+      return true;
+    }
+    assertStorable(value, key);
+    target[key] = value;
+    return true;
+  },
+  defineProperty(target, key, descriptor) {
+    if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
+    if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
+    if (!('value' in descriptor)) throw new SessionDataError(key, `Session key "${key}" cannot be an accessor.`);
+    assertStorable(descriptor.value, key);
+    target[key] = descriptor.value;
+    return true;
+  },
+  has(target, key) {
+    return typeof key === 'string' && Object.hasOwn(target, key);
+  },
+  setPrototypeOf() {
+    throw new SessionDataError('__proto__', 'The prototype of a session cannot be changed.');
+  },
+};
+
+/** The object user code sees: the plain record behind a guard that checks every assignment. */
+export function guardData(record: SessionRecord): SessionRecord {
+  return new Proxy(record, dataHandler);
+}

@@ -1,0 +1,110 @@
+import { type Backend, type CommitPlan, NOTHING_TO_COMMIT } from './backends/backend.js';
+import { CookiesBackend } from './backends/cookies.js';
+import { FilesStore } from './backends/files.js';
+import { type RedisClient, RedisStore } from './backends/redis.js';
+import { StoreBackend } from './backends/store.js';
+import { readSessionCookies, SetCookieWriter } from './cookie-header.js';
+import { serialize } from './data.js';
+import { newSessionId } from './ids.js';
+import {
+  type CookiesOptions,
+  type FilesOptions,
+  type RedisOptions,
+  type ResolvedCommonOptions,
+  resolveCommonOptions,
+} from './options.js';
+import { SessionState } from './state.js';
+import type { SessionData } from './types.js';
+
+/**
+ * A session manager: loads a request's session from its Cookie header and commits it to Set-Cookie
+ * values and the store. It knows nothing of frameworks; the adapters move headers in and out.
+ */
+export class SessionManager<T extends object = SessionData> {
+  /** Sessions sealed (AES-256-GCM) into the cookie itself. `secret` may be a rotation list, newest first. */
+  static cookies<T extends object = SessionData>(
+    secret: string | readonly string[],
+    options: CookiesOptions = {},
+  ): SessionManager<T> {
+    const resolved = resolveCommonOptions(options);
+    const writer = new SetCookieWriter(resolved);
+    return new SessionManager<T>(new CookiesBackend(secret, resolved, writer), resolved);
+  }
+
+  /** Sessions in JSON files, one per session, in `directory`. */
+  static files<T extends object = SessionData>(options: FilesOptions = {}): SessionManager<T> {
+    const resolved = resolveCommonOptions(options);
+    const writer = new SetCookieWriter(resolved);
+    return new SessionManager<T>(
+      new StoreBackend('files', new FilesStore(options, resolved), resolved, writer),
+      resolved,
+    );
+  }
+
+  /** Sessions in redis, through an ioredis `Redis` or `Cluster` the application created. */
+  static redis<T extends object = SessionData>(client: RedisClient, options: RedisOptions = {}): SessionManager<T> {
+    const resolved = resolveCommonOptions(options);
+    const writer = new SetCookieWriter(resolved);
+    return new SessionManager<T>(
+      new StoreBackend('redis', new RedisStore(client, options, resolved), resolved, writer),
+      resolved,
+    );
+  }
+
+  readonly options: Readonly<ResolvedCommonOptions>;
+  private readonly expireMs: number;
+  private readonly refreshAfterMs: number;
+
+  private constructor(
+    private readonly backend: Backend,
+    options: ResolvedCommonOptions,
+  ) {
+    this.options = Object.freeze(options);
+    this.expireMs = options.expire * 1000;
+    this.refreshAfterMs = options.refreshAfter * 1000;
+  }
+
+  get backendKind(): Backend['kind'] {
+    return this.backend.kind;
+  }
+
+  /**
+   * The session a request's Cookie header refers to, or a fresh empty one when it refers to none
+   * (missing, tampered, expired, unknown id). Rejects only with a SessionStoreError.
+   */
+  async load(cookieHeader: string | undefined, now = Date.now()): Promise<SessionState<T>> {
+    const cookies = readSessionCookies(cookieHeader, this.options.cookieName);
+    const loaded = cookies.main === undefined ? undefined : await this.backend.load(cookies, now);
+    if (loaded === undefined) {
+      return new SessionState<T>({}, newSessionId(), undefined, now + this.expireMs, cookies, false);
+    }
+    const baseline = loaded.text ?? JSON.stringify(loaded.data);
+    return new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, loaded.stale === true);
+  }
+
+  /**
+   * Decides what the session needs: nothing (unchanged and not due to slide), a write, or a removal.
+   * Synchronous, so adapters can set the cookies before headers are sent; throws SessionDataError
+   * for a value JSON cannot store.
+   */
+  commit(state: SessionState<T>, now = Date.now()): CommitPlan {
+    if (state.discarded) return NOTHING_TO_COMMIT;
+    const text = serialize(state.record);
+    const { cookies } = state;
+    const hadCookie = cookies.main !== undefined || cookies.chunks.size > 0;
+    if (text === '{}') {
+      // An empty session is no session: nothing to set, and whatever the browser holds is cleared.
+      if (state.baseline === undefined && state.replacedId === undefined && !hadCookie) return NOTHING_TO_COMMIT;
+      return this.backend.remove(state.replacedId ?? (state.baseline === undefined ? undefined : state.id), cookies);
+    }
+    const changed = state.baseline !== text || state.replacedId !== undefined;
+    const lastWrittenAt = state.expiresAt - this.expireMs;
+    if (!changed && !state.stale && now - lastWrittenAt < this.refreshAfterMs) return NOTHING_TO_COMMIT;
+    return this.backend.write(state.id, text, now + this.expireMs, cookies, state.replacedId, changed || state.stale);
+  }
+
+  /** Stops background work (the files backend's sweeper) so the process can exit. */
+  async close(): Promise<void> {
+    await this.backend.close?.();
+  }
+}

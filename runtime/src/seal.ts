@@ -1,0 +1,114 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
+import { SessionConfigError } from './errors.js';
+
+/**
+ * Sealing of cookie sessions: AES-256-GCM (authenticated encryption) with keys derived once per
+ * secret by HKDF, a random 96-bit IV per seal, and a key id in the clear so that a cookie sealed
+ * with an older secret of the rotation list opens without trying every key.
+ *
+ *   v1.<key id>.<base64url(iv | ciphertext | tag)>
+ *
+ * The version, key id and cookie name are authenticated as associated data, so a cookie cannot be
+ * moved to another cookie name or have its key id swapped.
+ */
+
+export const MIN_SECRET_LENGTH = 32;
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const SALT = 'create-session-manager/cookies/v1';
+
+interface Key {
+  id: string;
+  key: Buffer;
+}
+
+export interface Opened {
+  plaintext: string;
+  /** Sealed with an older secret of the rotation list: seal again with the current one. */
+  stale: boolean;
+}
+
+// IVs come from a pooled random buffer: one randomFillSync per 256 seals instead of one per seal.
+const ivPool = Buffer.alloc(IV_BYTES * 256);
+let ivOffset = ivPool.length;
+function nextIv(): Buffer {
+  if (ivOffset === ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
+function weakSecretError(index: number, length: number): SessionConfigError {
+  return new SessionConfigError(
+    `Session secret${index > 0 ? ` #${index + 1}` : ''} is ${length} characters long; at least ${MIN_SECRET_LENGTH} are needed. ` +
+      `Make one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`,
+  );
+}
+
+function deriveKey(secret: string): Key {
+  const derive = (info: string, bytes: number) => Buffer.from(hkdfSync('sha256', secret, SALT, info, bytes));
+  return { id: derive('key id', 6).toString('base64url'), key: derive('aes-256-gcm', 32) };
+}
+
+export class Sealer {
+  private readonly current: Key;
+  private readonly byId: Map<string, Key>;
+
+  /** `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request. */
+  constructor(
+    secrets: string | readonly string[],
+    private readonly cookieName: string,
+  ) {
+    const list = typeof secrets === 'string' ? [secrets] : [...secrets];
+    if (list.length === 0) throw new SessionConfigError('The cookies backend needs at least one secret.');
+    list.forEach((secret, index) => {
+      if (typeof secret !== 'string') throw new SessionConfigError(`Session secret #${index + 1} must be a string.`);
+      if (secret.length < MIN_SECRET_LENGTH) throw weakSecretError(index, secret.length);
+    });
+    const keys = list.map(deriveKey);
+    this.current = keys[0] as Key;
+    this.byId = new Map();
+    // The first secret wins a (vanishingly unlikely) key id clash.
+    for (const key of keys) if (!this.byId.has(key.id)) this.byId.set(key.id, key);
+  }
+
+  seal(plaintext: string): string {
+    const { id, key } = this.current;
+    const header = `${VERSION}.${id}.`;
+    const iv = nextIv();
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(header + this.cookieName));
+    const body = Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return header + body.toString('base64url');
+  }
+
+  /** Undefined for anything that is not a cookie this sealer made: tampered, truncated, foreign, old. */
+  open(sealed: string): Opened | undefined {
+    const first = sealed.indexOf('.');
+    const second = sealed.indexOf('.', first + 1);
+    if (first !== VERSION.length || second === -1 || !sealed.startsWith(VERSION)) return undefined;
+    const key = this.byId.get(sealed.slice(first + 1, second));
+    if (!key) return undefined;
+    const encoded = sealed.slice(second + 1);
+    const body = Buffer.from(encoded, 'base64url');
+    // Node's decoder skips invalid characters and ignores trailing bits: accept only the one canonical
+    // spelling, so that no altered cookie opens.
+    if (body.length < IV_BYTES + TAG_BYTES + 1 || body.toString('base64url') !== encoded) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key.key, body.subarray(0, IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(Buffer.from(sealed.slice(0, second + 1) + this.cookieName));
+      decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      const plaintext =
+        decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');
+      return { plaintext, stale: key !== this.current };
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { RequestCookies } from './cookie-header.js';
+import { guardData, type SessionRecord } from './data.js';
+import { newSessionId } from './ids.js';
+import type { Session, SessionData } from './types.js';
+
+/**
+ * One request's session: the data the handler sees and what the core needs to decide, at commit,
+ * whether anything has to be written. Control operations live here, never on the data object,
+ * so no session key can shadow them.
+ */
+export class SessionState<T extends object = SessionData> {
+  /** The guarded data object handed to user code. */
+  readonly data: Session<T>;
+  /** Set when regenerate or destroy retired the id the request came with. */
+  replacedId: string | undefined;
+  /** Changes are kept only if the response succeeds; adapters set this for 5xx responses and throws. */
+  discarded = false;
+
+  constructor(
+    /** The plain object behind `data`. */
+    readonly record: SessionRecord,
+    public id: string,
+    /** The data's JSON when loaded; undefined for a new session. */
+    public baseline: string | undefined,
+    public expiresAt: number,
+    readonly cookies: RequestCookies,
+    /** The stored copy must be rewritten even if unchanged (sealed with an old secret). */
+    public stale: boolean,
+  ) {
+    this.data = guardData(record) as Session<T>;
+    states.set(this.data, this as SessionState<object>);
+  }
+
+  get isNew(): boolean {
+    return this.baseline === undefined;
+  }
+
+  /** A new id for the same data, and the old id deleted: call it on login (session fixation). */
+  regenerate(): void {
+    if (this.replacedId === undefined && this.baseline !== undefined) this.replacedId = this.id;
+    this.id = newSessionId();
+  }
+
+  /** Empties the session, deletes it from the store and clears its cookie (logout). */
+  destroy(): void {
+    this.regenerate();
+    for (const key of Object.keys(this.record)) delete this.record[key];
+    this.baseline = undefined;
+    this.stale = false;
+  }
+}
+
+const states = new WeakMap<object, SessionState<object>>();
+
+/** The state behind a session data object, for the control functions. */
+export function stateOf(data: object): SessionState<object> | undefined {
+  return states.get(data);
+}
