@@ -20,7 +20,8 @@ function current(what: string): SessionState<object> {
 }
 
 function resolveState(data: object | undefined, what: string): SessionState<object> {
-  if (data === undefined) return current(what);
+  // `regenerateSession(session)` with the imported accessor means the current request's session.
+  if (data === undefined || data === session) return current(what);
   const state = stateOf(data);
   if (state === undefined)
     throw new TypeError(`${what} needs a session object from a session middleware (req.session, ctx.session...).`);

@@ -23,12 +23,18 @@ export function readSessionCookies(header: string | undefined, cookieName: strin
   if (!header) return result;
   const chunkPrefix = `${cookieName}.`;
   let start = 0;
+  let eq = -1;
   const length = header.length;
   while (start < length) {
     let end = header.indexOf(';', start);
     if (end === -1) end = length;
-    const eq = header.indexOf('=', start);
-    if (eq !== -1 && eq < end) {
+    // The next '=' is searched again only once passed, so a header of many '='-less parts
+    // (";;;;...") costs one scan, not one per part.
+    if (eq < start) {
+      eq = header.indexOf('=', start);
+      if (eq === -1) break;
+    }
+    if (eq < end) {
       const name = header.slice(start, eq).trim();
       if (name === cookieName) {
         if (result.main === undefined) result.main = unquote(header.slice(eq + 1, end).trim());

@@ -98,8 +98,10 @@ export function parseStored(text: string): SessionRecord | undefined {
     return undefined;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  // A substring test first: the walk is needed only for the rare text that names such a key.
-  if (text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')) stripForbidden(value);
+  // A substring test first: the walk is needed only for the rare text that names such a key, or
+  // that has a \u escape, which could spell one (`"\u005f_proto__"` parses to `__proto__`).
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u'))
+    stripForbidden(value);
   return value as SessionRecord;
 }
 
@@ -115,12 +117,23 @@ function stripForbidden(value: unknown): void {
   }
 }
 
-const dataHandler: ProxyHandler<SessionRecord> = {
+/** Reads the owner a guarded object was made for; module-private, so no session key can reach it. */
+const OWNER = Symbol('session owner');
+
+/**
+ * One guard per session object, holding its owner (the SessionState), so that the control
+ * functions find the state from the data object without a WeakMap: a WeakMap entry per request
+ * costs more garbage collection work (ephemerons) than the rest of loading a session.
+ */
+class DataGuard implements ProxyHandler<SessionRecord> {
+  constructor(private readonly owner: object | undefined) {}
+
   // Missing keys, and anything inherited such as `toString`, read as undefined.
-  get(target, key) {
-    return typeof key === 'string' && Object.hasOwn(target, key) ? target[key] : undefined;
-  },
-  set(target, key, value) {
+  get(target: SessionRecord, key: string | symbol): unknown {
+    if (typeof key === 'string') return Object.hasOwn(target, key) ? target[key] : undefined;
+    return key === OWNER ? this.owner : undefined;
+  }
+  set(target: SessionRecord, key: string | symbol, value: unknown): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
     if (value === undefined) {
@@ -130,24 +143,32 @@ const dataHandler: ProxyHandler<SessionRecord> = {
     assertStorable(value, key);
     target[key] = value;
     return true;
-  },
-  defineProperty(target, key, descriptor) {
+  }
+  defineProperty(target: SessionRecord, key: string | symbol, descriptor: PropertyDescriptor): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
     if (!('value' in descriptor)) throw new SessionDataError(key, `Session key "${key}" cannot be an accessor.`);
     assertStorable(descriptor.value, key);
     target[key] = descriptor.value;
     return true;
-  },
-  has(target, key) {
+  }
+  has(target: SessionRecord, key: string | symbol): boolean {
     return typeof key === 'string' && Object.hasOwn(target, key);
-  },
-  setPrototypeOf() {
+  }
+  setPrototypeOf(): boolean {
     throw new SessionDataError('__proto__', 'The prototype of a session cannot be changed.');
-  },
-};
+  }
+}
 
-/** The object user code sees: the plain record behind a guard that checks every assignment. */
-export function guardData(record: SessionRecord): SessionRecord {
-  return new Proxy(record, dataHandler);
+/**
+ * The object user code sees: the plain record behind a guard that checks every assignment.
+ * `owner` is what ownerOf gives back for it.
+ */
+export function guardData(record: SessionRecord, owner?: object): SessionRecord {
+  return new Proxy(record, new DataGuard(owner));
+}
+
+/** The owner passed to guardData, or undefined for any object guardData did not make. */
+export function ownerOf(data: object): object | undefined {
+  return (data as { [OWNER]?: object })[OWNER];
 }

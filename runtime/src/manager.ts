@@ -28,7 +28,7 @@ export class SessionManager<T extends object = SessionData> {
   ): SessionManager<T> {
     const resolved = resolveCommonOptions(options);
     const writer = new SetCookieWriter(resolved);
-    return new SessionManager<T>(new CookiesBackend(secret, resolved, writer), resolved);
+    return new SessionManager<T>(new CookiesBackend(secret, resolved, writer, options.revocation), resolved);
   }
 
   /** Sessions in JSON files, one per session, in `directory`. */
@@ -95,12 +95,14 @@ export class SessionManager<T extends object = SessionData> {
     if (text === '{}') {
       // An empty session is no session: nothing to set, and whatever the browser holds is cleared.
       if (state.baseline === undefined && state.replacedId === undefined && !hadCookie) return NOTHING_TO_COMMIT;
-      return this.backend.remove(state.replacedId ?? (state.baseline === undefined ? undefined : state.id), cookies);
+      const retiredId = state.replacedId ?? (state.baseline === undefined ? undefined : state.id);
+      return this.backend.remove(retiredId, cookies, state.expiresAt);
     }
     const changed = state.baseline !== text || state.replacedId !== undefined;
     const lastWrittenAt = state.expiresAt - this.expireMs;
     if (!changed && !state.stale && now - lastWrittenAt < this.refreshAfterMs) return NOTHING_TO_COMMIT;
-    return this.backend.write(state.id, text, now + this.expireMs, cookies, state.replacedId, changed || state.stale);
+    const { id, replacedId, expiresAt } = state;
+    return this.backend.write(id, text, now + this.expireMs, cookies, replacedId, changed || state.stale, expiresAt);
   }
 
   /** Stops background work (the files backend's sweeper) so the process can exit. */

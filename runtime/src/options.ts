@@ -1,4 +1,5 @@
 import { SessionConfigError } from './errors.js';
+import type { RevocationList } from './revocation.js';
 
 export type SameSite = 'Lax' | 'Strict' | 'None';
 
@@ -34,7 +35,17 @@ export interface CommonOptions {
   refreshAfter?: number;
 }
 
-export interface CookiesOptions extends CommonOptions {}
+export interface CookiesOptions extends CommonOptions {
+  /**
+   * Makes logout and regenerate final. A sealed cookie is valid on its own until it expires: without
+   * a revocation list, a cookie copied before `destroy()` or `regenerate()` (by an attacker, or by the
+   * browser's back-up) still opens the old session until its expiry (at most `expire` seconds after
+   * its last write). With one, the retired session id is recorded until that expiry and such a cookie
+   * reads as a fresh session. `new MemoryRevocationList()` suits a single process;
+   * `new RedisRevocationList(redis)` is shared by every process and server. Default: none.
+   */
+  revocation?: RevocationList;
+}
 
 export interface FilesOptions extends CommonOptions {
   /** Folder of the session files; created (mode 0700) when missing. Default './sessions'. */
@@ -80,6 +91,7 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What may stand in a Domain or Path attribute without breaking the Set-Cookie header.
 const ATTRIBUTE_VALUE = /^[\u0021-\u003A\u003C-\u007E]+$/;
 const SAME_SITE: readonly SameSite[] = ['Lax', 'Strict', 'None'];
+const PRIORITY: readonly NonNullable<CookieData['priority']>[] = ['Low', 'Medium', 'High'];
 
 export function positiveSeconds(name: string, value: number, allowZero = false): number {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -117,6 +129,15 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
   if (cookieData.partitioned && !secure) {
     throw new SessionConfigError('cookieData.partitioned needs secure: true; browsers drop such cookies otherwise.');
   }
+  if (cookieData.priority !== undefined && !PRIORITY.includes(cookieData.priority)) {
+    throw new SessionConfigError(
+      `cookieData.priority must be one of ${PRIORITY.join(', ')}, got ${JSON.stringify(cookieData.priority)}.`,
+    );
+  }
   const refreshAfter = positiveSeconds('refreshAfter', options.refreshAfter ?? expire / 2, true);
+  // Past `expire`, a session that is only read would never slide and would expire while in use.
+  if (refreshAfter > expire) {
+    throw new SessionConfigError(`refreshAfter (${refreshAfter}) must not be longer than expire (${expire}).`);
+  }
   return { expire, secure, sameSite, domain, cookieName, cookieData, refreshAfter };
 }

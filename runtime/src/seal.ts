@@ -23,10 +23,50 @@ interface Key {
   key: Buffer;
 }
 
+/** A key as the sealer uses it: with its `v1.<key id>.` header and associated data, built once. */
+interface SealingKey extends Key {
+  header: string;
+  aad: Buffer;
+}
+
 export interface Opened {
-  plaintext: string;
+  readonly plaintext: string;
   /** Sealed with an older secret of the rotation list: seal again with the current one. */
-  stale: boolean;
+  readonly stale: boolean;
+}
+
+/** Cookies longer than this are not remembered, which bounds the cache to about 2 MB. */
+const MAX_REMEMBERED_LENGTH = 1024;
+const REMEMBERED_PER_GENERATION = 512;
+
+/**
+ * Cookies this sealer recently opened or sealed, by their exact text. A browser sends the same
+ * cookie until the session changes, and the cookie it sends next is the one sealed for its last
+ * response; decryption is deterministic, so a text that opened once opens to the same plaintext
+ * again and need not be decrypted twice. Only authenticated texts are kept, so a forged cookie
+ * never matches one; expiry is still checked on every request by the caller, from the plaintext.
+ * Two generations of Maps bound the memory without per-entry bookkeeping.
+ */
+class RememberedCookies {
+  private current = new Map<string, Opened>();
+  private previous = new Map<string, Opened>();
+
+  get(sealed: string): Opened | undefined {
+    const found = this.current.get(sealed);
+    if (found !== undefined) return found;
+    const older = this.previous.get(sealed);
+    if (older !== undefined) this.add(sealed, older);
+    return older;
+  }
+
+  add(sealed: string, opened: Opened): void {
+    if (sealed.length > MAX_REMEMBERED_LENGTH) return;
+    if (this.current.size >= REMEMBERED_PER_GENERATION) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(sealed, opened);
+  }
 }
 
 // IVs come from a pooled random buffer: one randomFillSync per 256 seals instead of one per seal.
@@ -55,39 +95,50 @@ function deriveKey(secret: string): Key {
 }
 
 export class Sealer {
-  private readonly current: Key;
-  private readonly byId: Map<string, Key>;
+  private readonly current: SealingKey;
+  private readonly byId: Map<string, SealingKey>;
+  private readonly remembered = new RememberedCookies();
 
   /** `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request. */
-  constructor(
-    secrets: string | readonly string[],
-    private readonly cookieName: string,
-  ) {
+  constructor(secrets: string | readonly string[], cookieName: string) {
     const list = typeof secrets === 'string' ? [secrets] : [...secrets];
     if (list.length === 0) throw new SessionConfigError('The cookies backend needs at least one secret.');
     list.forEach((secret, index) => {
       if (typeof secret !== 'string') throw new SessionConfigError(`Session secret #${index + 1} must be a string.`);
       if (secret.length < MIN_SECRET_LENGTH) throw weakSecretError(index, secret.length);
     });
-    const keys = list.map(deriveKey);
-    this.current = keys[0] as Key;
+    const keys = list.map((secret): SealingKey => {
+      const key = deriveKey(secret);
+      const header = `${VERSION}.${key.id}.`;
+      return { ...key, header, aad: Buffer.from(header + cookieName) };
+    });
+    this.current = keys[0] as SealingKey;
     this.byId = new Map();
     // The first secret wins a (vanishingly unlikely) key id clash.
     for (const key of keys) if (!this.byId.has(key.id)) this.byId.set(key.id, key);
   }
 
   seal(plaintext: string): string {
-    const { id, key } = this.current;
-    const header = `${VERSION}.${id}.`;
+    const { key, header, aad } = this.current;
     const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(header + this.cookieName));
+    cipher.setAAD(aad);
     const body = Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return header + body.toString('base64url');
+    const sealed = header + body.toString('base64url');
+    this.remembered.add(sealed, { plaintext, stale: false });
+    return sealed;
   }
 
   /** Undefined for anything that is not a cookie this sealer made: tampered, truncated, foreign, old. */
   open(sealed: string): Opened | undefined {
+    const remembered = this.remembered.get(sealed);
+    if (remembered !== undefined) return remembered;
+    const opened = this.decrypt(sealed);
+    if (opened !== undefined) this.remembered.add(sealed, opened);
+    return opened;
+  }
+
+  private decrypt(sealed: string): Opened | undefined {
     const first = sealed.indexOf('.');
     const second = sealed.indexOf('.', first + 1);
     if (first !== VERSION.length || second === -1 || !sealed.startsWith(VERSION)) return undefined;
@@ -102,7 +153,7 @@ export class Sealer {
       const decipher = createDecipheriv('aes-256-gcm', key.key, body.subarray(0, IV_BYTES), {
         authTagLength: TAG_BYTES,
       });
-      decipher.setAAD(Buffer.from(sealed.slice(0, second + 1) + this.cookieName));
+      decipher.setAAD(key.aad);
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
       const plaintext =
         decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');

@@ -1,5 +1,5 @@
 import type { RequestCookies } from './cookie-header.js';
-import { guardData, type SessionRecord } from './data.js';
+import { guardData, ownerOf, type SessionRecord } from './data.js';
 import { newSessionId } from './ids.js';
 import type { Session, SessionData } from './types.js';
 
@@ -27,8 +27,7 @@ export class SessionState<T extends object = SessionData> {
     /** The stored copy must be rewritten even if unchanged (sealed with an old secret). */
     public stale: boolean,
   ) {
-    this.data = guardData(record) as Session<T>;
-    states.set(this.data, this as SessionState<object>);
+    this.data = guardData(record, this) as Session<T>;
   }
 
   get isNew(): boolean {
@@ -50,9 +49,8 @@ export class SessionState<T extends object = SessionData> {
   }
 }
 
-const states = new WeakMap<object, SessionState<object>>();
-
 /** The state behind a session data object, for the control functions. */
 export function stateOf(data: object): SessionState<object> | undefined {
-  return states.get(data);
+  const owner = ownerOf(data);
+  return owner instanceof SessionState ? (owner as SessionState<object>) : undefined;
 }

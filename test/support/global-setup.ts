@@ -1,3 +1,5 @@
+// Names the module so the augmentation below finds it (TypeScript 7 needs the import).
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 

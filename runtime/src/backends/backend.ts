@@ -29,7 +29,10 @@ export interface Backend {
   readonly kind: 'cookies' | 'files' | 'redis';
   /** Undefined when the cookies name no live session; throws SessionStoreError when the store fails. */
   load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> | LoadedSession | undefined;
-  /** Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is deleted. */
+  /**
+   * Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is
+   * deleted (cookies: revoked until `replacedExpiresAt`, when its cookie would have expired).
+   */
   write(
     id: string,
     text: string,
@@ -37,9 +40,13 @@ export interface Backend {
     cookies: RequestCookies,
     replacedId: string | undefined,
     changed: boolean,
+    replacedExpiresAt: number,
   ): CommitPlan;
-  /** Forget the session: delete `id` from the store (when given) and clear the cookies the request sent. */
-  remove(id: string | undefined, cookies: RequestCookies): CommitPlan;
+  /**
+   * Forget the session: delete `id` from the store (cookies: revoke it until `expiresAt`) when given,
+   * and clear the cookies the request sent.
+   */
+  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number): CommitPlan;
   /** Stop background work (the files sweeper). */
   close?(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { parseStored } from '../data.js';
 import { SessionTooLargeError } from '../errors.js';
 import { isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
+import type { RevocationList } from '../revocation.js';
 import { Sealer } from '../seal.js';
 import type { Backend, CommitPlan, LoadedSession } from './backend.js';
 
@@ -15,8 +16,9 @@ const CHUNKED = /^([2-9])~/;
 /**
  * The cookies backend: the whole session, sealed, in the cookie. Sealed text is
  * `<expires, seconds>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
- * browser keeps the cookie; the id makes regenerate/destroy observable (see the revocation hook).
- * A session too large for one cookie is split into `name`, `name.1`, `name.2`.
+ * browser keeps the cookie; the id lets regenerate/destroy retire it through the optional revocation
+ * list (without one, a retired cookie opens until it expires). A session too large for one cookie is
+ * split into `name`, `name.1`, `name.2`.
  */
 export class CookiesBackend implements Backend {
   readonly kind = 'cookies';
@@ -28,13 +30,23 @@ export class CookiesBackend implements Backend {
     secret: string | readonly string[],
     options: ResolvedCommonOptions,
     private readonly writer: SetCookieWriter,
+    private readonly revocation: RevocationList | undefined = undefined,
   ) {
     this.name = options.cookieName;
     this.sealer = new Sealer(secret, this.name);
     this.chunkSize = COOKIE_LIMIT - writer.overhead(`${this.name}.9`) - 2;
   }
 
-  load(cookies: RequestCookies, now: number): LoadedSession | undefined {
+  load(cookies: RequestCookies, now: number): LoadedSession | Promise<LoadedSession | undefined> | undefined {
+    const loaded = this.open(cookies, now);
+    if (loaded === undefined || this.revocation === undefined) return loaded;
+    // Stay synchronous when the list answers synchronously (the in-memory one does).
+    const revoked = this.revocation.isRevoked(loaded.id);
+    if (typeof revoked === 'boolean') return revoked ? undefined : loaded;
+    return revoked.then((isRevoked) => (isRevoked ? undefined : loaded));
+  }
+
+  private open(cookies: RequestCookies, now: number): LoadedSession | undefined {
     const sealed = this.join(cookies);
     if (sealed === undefined) return undefined;
     const opened = this.sealer.open(sealed);
@@ -52,7 +64,15 @@ export class CookiesBackend implements Backend {
     return { id, data, text, expiresAt, stale: opened.stale };
   }
 
-  write(id: string, text: string, expiresAt: number, cookies: RequestCookies): CommitPlan {
+  write(
+    id: string,
+    text: string,
+    expiresAt: number,
+    cookies: RequestCookies,
+    replacedId: string | undefined,
+    _changed: boolean,
+    replacedExpiresAt: number,
+  ): CommitPlan {
     const expires = Math.ceil(expiresAt / 1000);
     const sealed = this.sealer.seal(`${expires}.${id}.${text}`);
     const parts = this.split(sealed);
@@ -66,13 +86,22 @@ export class CookiesBackend implements Backend {
     for (const index of cookies.chunks.keys()) {
       if (index >= parts.length) setCookies.push(this.writer.clear(`${this.name}.${index}`));
     }
-    return { setCookies, persist: undefined };
+    return { setCookies, persist: this.revoker(replacedId, replacedExpiresAt) };
   }
 
-  remove(_id: string | undefined, cookies: RequestCookies): CommitPlan {
+  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number): CommitPlan {
     const setCookies = [this.writer.clear(this.name)];
     for (const index of cookies.chunks.keys()) setCookies.push(this.writer.clear(`${this.name}.${index}`));
-    return { setCookies, persist: undefined };
+    return { setCookies, persist: this.revoker(id, expiresAt) };
+  }
+
+  /** The commit's store step for the cookies backend: recording a retired id, when there is a list. */
+  private revoker(id: string | undefined, expiresAt: number): CommitPlan['persist'] {
+    const { revocation } = this;
+    if (id === undefined || revocation === undefined) return undefined;
+    return async () => {
+      await revocation.revoke(id, expiresAt);
+    };
   }
 
   private split(sealed: string): string[] {

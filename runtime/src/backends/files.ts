@@ -4,11 +4,14 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
 import { SessionConfigError, SessionStoreError } from '../errors.js';
+import { isSessionId } from '../ids.js';
 import { DEFAULTS, type FilesOptions, positiveSeconds, type ResolvedCommonOptions } from '../options.js';
 import type { SessionStore, StoredSession } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
 const ORPHAN_TEMP_MS = 60_000;
+/** The names `writeAtomically` gives its temp files. */
+const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
 
 /**
  * Files store: one JSON file per session, `{"expires": <ms>, "data": {...}}`, written to a temp
@@ -124,8 +127,13 @@ export class FilesStore implements SessionStore {
       return;
     }
     for (const name of names) {
-      const isSession = name.startsWith(this.before) && name.endsWith(this.after);
-      const isTemp = name.startsWith('.') && name.endsWith('.tmp');
+      // Only names this store makes: the folder may hold other files, which are not ours to delete.
+      const isSession =
+        name.length > this.before.length + this.after.length &&
+        name.startsWith(this.before) &&
+        name.endsWith(this.after) &&
+        isSessionId(name.slice(this.before.length, name.length - this.after.length));
+      const isTemp = TEMP_NAME.test(name);
       if (!isSession && !isTemp) continue;
       const path = join(this.directory, name);
       try {

@@ -1,5 +1,5 @@
 import { parseStored } from '../data.js';
-import { SessionStoreError } from '../errors.js';
+import { SessionConfigError, SessionStoreError } from '../errors.js';
 import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
 import type { SessionStore, StoredSession } from './store.js';
 
@@ -17,10 +17,16 @@ export interface RedisClient {
 }
 
 /**
+ * Client states in which redis is known to be unreachable, whether or not this store saw it ready
+ * (a client whose first connection failed is `reconnecting` too).
+ */
+const LOST = new Set(['reconnecting', 'close', 'end']);
+
+/**
  * Redis store: `SET prefix+id json EX expire` when the data changed, `EXPIRE` when it did not but
  * its expiry slides, `DEL` on destroy. Every command is bounded by `commandTimeout`; once the client
- * has been connected, a command while it is not ready fails at once instead of waiting in ioredis'
- * offline queue, where a write the user was told had failed could still land later.
+ * has been connected, or while it is known to be disconnected, a command fails at once instead of
+ * waiting in ioredis' offline queue, where a write the user was told had failed could still land later.
  */
 export class RedisStore implements SessionStore {
   private readonly prefix: string;
@@ -39,6 +45,12 @@ export class RedisStore implements SessionStore {
     }
     this.prefix = options.prefix ?? DEFAULTS.prefix;
     this.timeoutMs = options.commandTimeout ?? DEFAULTS.commandTimeout;
+    // NaN or 0 would fire the timer at once and fail every request.
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
+      throw new SessionConfigError(
+        `commandTimeout must be a positive number of milliseconds, got ${String(options.commandTimeout)}.`,
+      );
+    }
   }
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
@@ -67,7 +79,7 @@ export class RedisStore implements SessionStore {
   private run<R>(operation: string, command: () => Promise<R>): Promise<R> {
     const { status } = this.client;
     if (status === 'ready') this.connectedOnce = true;
-    else if (this.connectedOnce) {
+    else if (this.connectedOnce || LOST.has(status)) {
       return Promise.reject(
         new SessionStoreError(
           'redis',

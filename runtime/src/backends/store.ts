@@ -71,7 +71,7 @@ export class StoreBackend implements Backend {
     return { setCookies: [this.writer.set(this.name, id, expiresAt)], persist };
   }
 
-  remove(id: string | undefined, _cookies: RequestCookies): CommitPlan {
+  remove(id: string | undefined, _cookies: RequestCookies, _expiresAt: number): CommitPlan {
     const { store } = this;
     return {
       setCookies: [this.writer.clear(this.name)],

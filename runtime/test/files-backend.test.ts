@@ -1,0 +1,331 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FilesStore } from '../src/backends/files.js';
+import { newSessionId } from '../src/ids.js';
+import { SessionManager } from '../src/manager.js';
+import { type FilesOptions, resolveCommonOptions } from '../src/options.js';
+import { CookieJar, type Data, exchange, tempDir } from './support/harness.js';
+
+const REPO = new URL('../../', import.meta.url);
+const run = promisify(execFile);
+
+/** Per test: a root folder with the sessions folder inside it and a sentinel file next to it. */
+let root: ReturnType<typeof tempDir>;
+let directory: string;
+const managers: SessionManager<Data>[] = [];
+
+beforeEach(() => {
+  root = tempDir('files');
+  directory = join(root.path, 'sessions');
+  writeFileSync(join(root.path, 'sentinel.txt'), 'do not touch');
+});
+afterEach(async () => {
+  for (const manager of managers.splice(0)) await manager.close();
+  root.remove();
+});
+
+function filesManager(options: FilesOptions = {}): SessionManager<Data> {
+  const manager = SessionManager.files<Data>({ directory, ...options });
+  managers.push(manager);
+  return manager;
+}
+
+const sessionFile = (id: string) => join(directory, `emt_${id}.sess`);
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** Every file and folder under `dir` with its size, mode, mtime and contents. */
+function snapshot(dir: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const stats = statSync(path);
+      const contents = stats.isDirectory() ? '' : readFileSync(path, 'latin1');
+      entries.set(relative(dir, path), `${stats.mode}:${stats.size}:${stats.mtimeMs}:${contents}`);
+      if (stats.isDirectory()) walk(path);
+    }
+  };
+  walk(dir);
+  return entries;
+}
+
+describe('where and how sessions are written', () => {
+  it('defaults to emt_<id>.sess in ./sessions of the working directory, folder 0700, file 0600, expiring in 3600 s', async () => {
+    const loader = new URL('node_modules/tsx/dist/loader.mjs', REPO).href;
+    const managerModule = new URL('runtime/src/manager.ts', REPO).href;
+    const script = `
+      const { SessionManager } = await import(${JSON.stringify(managerModule)});
+      const manager = SessionManager.files();
+      const state = await manager.load(undefined);
+      state.data.n = 1;
+      await manager.commit(state).persist();
+      await manager.close();
+      console.log(JSON.stringify({ id: state.id, now: Date.now() }));`;
+    const { stdout } = await run(process.execPath, ['--import', loader, '--input-type=module', '-e', script], {
+      cwd: root.path,
+    });
+    const { id, now } = JSON.parse(stdout) as { id: string; now: number };
+    expect(readdirSync(join(root.path, 'sessions'))).toEqual([`emt_${id}.sess`]);
+    expect(mode(join(root.path, 'sessions'))).toBe(0o700);
+    const path = join(root.path, 'sessions', `emt_${id}.sess`);
+    expect(mode(path)).toBe(0o600);
+    const stored = JSON.parse(readFileSync(path, 'utf8'));
+    expect(stored.data).toEqual({ n: 1 });
+    expect(now + 3600_000 - stored.expires).toBeGreaterThanOrEqual(0);
+    expect(now + 3600_000 - stored.expires).toBeLessThan(5000);
+  });
+
+  it('directory: created (with its parents) mode 0700; files 0600 inside it', async () => {
+    directory = join(root.path, 'deep', 'er', 'sessions');
+    const manager = filesManager();
+    expect(mode(directory)).toBe(0o700);
+    const { state } = await exchange(manager, new CookieJar(), (s) => {
+      s.data.n = 1;
+    });
+    expect(readdirSync(directory)).toEqual([`emt_${state.id}.sess`]);
+    expect(mode(sessionFile(state.id))).toBe(0o600);
+  });
+
+  it('the file holds the expiry (now + expire) and the data as JSON', async () => {
+    const manager = filesManager({ expire: 120 });
+    const now = Date.now();
+    const { state } = await exchange(
+      manager,
+      new CookieJar(),
+      (s) => {
+        s.data.user = { name: 'ada' };
+      },
+      now,
+    );
+    expect(JSON.parse(readFileSync(sessionFile(state.id), 'utf8'))).toEqual({
+      expires: now + 120_000,
+      data: { user: { name: 'ada' } },
+    });
+  });
+
+  it('filenameTemplate names the file', async () => {
+    const manager = filesManager({ filenameTemplate: 'sess-%s.json' });
+    const jar = new CookieJar();
+    const { state } = await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    expect(readdirSync(directory)).toEqual([`sess-${state.id}.json`]);
+    expect((await manager.load(jar.header())).data.n).toBe(1);
+  });
+
+  it('leaves no temp file behind after many writes, concurrent ones included', async () => {
+    const manager = filesManager({ refreshAfter: 0 });
+    const jars = Array.from({ length: 10 }, () => new CookieJar());
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        jars.flatMap((jar) => [
+          exchange(manager, jar, (s) => {
+            s.data.round = round;
+          }),
+          // Two writers of the same session at once: one wins, neither leaves a temp file.
+          exchange(manager, jar, (s) => {
+            s.data.other = round;
+          }),
+        ]),
+      );
+    }
+    const names = readdirSync(directory);
+    expect(names.every((name) => /^emt_[A-Za-z0-9_-]{43}\.sess$/.test(name))).toBe(true);
+    expect(names.length).toBeGreaterThanOrEqual(10);
+    for (const jar of jars) expect((await manager.load(jar.header())).isNew).toBe(false);
+  });
+
+  it('recreates the folder if it was removed while the app runs', async () => {
+    const manager = filesManager();
+    root.remove();
+    const jar = new CookieJar();
+    await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    expect(mode(directory)).toBe(0o700);
+    expect((await manager.load(jar.header())).data.n).toBe(1);
+  });
+});
+
+describe('hostile session ids touch nothing outside the sessions folder', () => {
+  const valid = newSessionId();
+  const hostile = [
+    '../../x',
+    '../sentinel.txt',
+    '..%2f..%2fsentinel.txt',
+    '%2e%2e',
+    '%2e%2e%2fsentinel',
+    '..',
+    '.',
+    '',
+    '/etc/passwd',
+    `${valid.slice(0, 40)}/..`,
+    `../${valid.slice(3)}`,
+    `${valid}/../../sentinel.txt`,
+    'a'.repeat(10_000),
+    'é'.repeat(43),
+    '\u202e'.repeat(43),
+    'a\u0000b',
+    `${valid.slice(0, 42)}\u0000`,
+    'sentinel.txt',
+  ];
+
+  it.each(hostile.map((id) => [JSON.stringify(id.length > 60 ? `${id.slice(0, 20)}…(${id.length})` : id), id]))(
+    '%s',
+    async (_, id) => {
+      const manager = filesManager();
+      writeFileSync(join(directory, 'emt_.sess'), 'a file a hostile id might aim at');
+      const before = snapshot(root.path);
+      // Read, write, and destroy with the hostile cookie.
+      const loaded = await manager.load(`emt_session=${id}`);
+      expect(loaded.isNew).toBe(true);
+      expect(loaded.id).not.toBe(id);
+      const destroyed = manager.commit(loaded);
+      await destroyed.persist?.();
+      expect(snapshot(root.path)).toEqual(before);
+
+      const jar = new CookieJar();
+      jar.cookies.set('emt_session', id);
+      const { state } = await exchange(manager, jar, (s) => {
+        s.data.n = 1;
+      });
+      expect(state.id).not.toBe(id);
+      const after = snapshot(root.path);
+      // The new session's file is the one change (and the folder's mtime, because of it).
+      expect(after.has(join('sessions', `emt_${state.id}.sess`))).toBe(true);
+      after.delete(join('sessions', `emt_${state.id}.sess`));
+      after.delete('sessions');
+      before.delete('sessions');
+      expect(after).toEqual(before);
+    },
+  );
+});
+
+describe('damaged and expired files', () => {
+  async function storedSession(manager: SessionManager<Data>, now?: number) {
+    const jar = new CookieJar();
+    const { state } = await exchange(
+      manager,
+      jar,
+      (s) => {
+        s.data.user = { name: 'ada', note: 'x'.repeat(200) };
+      },
+      now,
+    );
+    return { jar, id: state.id, path: sessionFile(state.id) };
+  }
+
+  it('a truncated file is a fresh session, and is deleted', async () => {
+    const manager = filesManager();
+    const { jar, id, path } = await storedSession(manager);
+    truncateSync(path, Math.floor(statSync(path).size / 2));
+    const state = await manager.load(jar.header());
+    expect(state.isNew).toBe(true);
+    expect(state.record).toEqual({});
+    expect(state.id).not.toBe(id);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not JSON', 'garbage \u0000\u00ff'],
+    ['an array', '[1,2]'],
+    ['no expiry', '{"data":{"n":1}}'],
+    ['an expiry that is not a number', '{"expires":"2999-01-01","data":{"n":1}}'],
+    ['no data', `{"expires":${Date.now() + 60_000}}`],
+    ['data that is an array', `{"expires":${Date.now() + 60_000},"data":[1]}`],
+    ['data that is null', `{"expires":${Date.now() + 60_000},"data":null}`],
+  ])('a file with %s is a fresh session, and is deleted', async (_, contents) => {
+    const manager = filesManager();
+    const { jar, path } = await storedSession(manager);
+    writeFileSync(path, contents);
+    const state = await manager.load(jar.header());
+    expect(state.isNew).toBe(true);
+    expect(state.record).toEqual({});
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('an expired file is missing, and is deleted', async () => {
+    const manager = filesManager({ expire: 60 });
+    const t0 = Date.now();
+    const { jar, path } = await storedSession(manager, t0);
+    expect((await manager.load(jar.header(), t0 + 59_000)).isNew).toBe(false);
+    expect(existsSync(path)).toBe(true);
+    const state = await manager.load(jar.header(), t0 + 60_001);
+    expect(state.isNew).toBe(true);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('sweep', () => {
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000);
+  const stores: FilesStore[] = [];
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+  });
+  function sweeper(options: FilesOptions = {}): FilesStore {
+    const all = { directory, sweepInterval: 0, ...options };
+    const store = new FilesStore(all, resolveCommonOptions(all));
+    stores.push(store);
+    return store;
+  }
+
+  it('deletes expired session files and orphaned temp files, and keeps live ones and other files', async () => {
+    const manager = filesManager();
+    const stored: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { state } = await exchange(manager, new CookieJar(), (s) => {
+        s.data.i = i;
+      });
+      stored.push(state.id);
+    }
+    const [old, live, alsoLive] = stored as [string, string, string];
+    utimesSync(sessionFile(old), hoursAgo(2), hoursAgo(2));
+    utimesSync(sessionFile(alsoLive), hoursAgo(0.5), hoursAgo(0.5));
+    writeFileSync(join(directory, '.0123456789abcdef.tmp'), '{');
+    utimesSync(join(directory, '.0123456789abcdef.tmp'), hoursAgo(1), hoursAgo(1));
+    writeFileSync(join(directory, '.fedcba9876543210.tmp'), '{');
+    writeFileSync(join(directory, 'notes.txt'), 'mine');
+    utimesSync(join(directory, 'notes.txt'), hoursAgo(48), hoursAgo(48));
+
+    await sweeper().sweep();
+    expect(readdirSync(directory).sort()).toEqual(
+      ['.fedcba9876543210.tmp', `emt_${live}.sess`, `emt_${alsoLive}.sess`, 'notes.txt'].sort(),
+    );
+  });
+
+  it('with a template that matches any name, still deletes only session files', async () => {
+    const manager = filesManager({ filenameTemplate: '%s' });
+    const { state } = await exchange(manager, new CookieJar(), (s) => {
+      s.data.n = 1;
+    });
+    utimesSync(join(directory, state.id), hoursAgo(2), hoursAgo(2));
+    for (const name of ['notes.txt', 'README', 'x'.repeat(43) + '.bak', 'a'.repeat(42)]) {
+      writeFileSync(join(directory, name), 'mine');
+      utimesSync(join(directory, name), hoursAgo(48), hoursAgo(48));
+    }
+    await sweeper({ filenameTemplate: '%s' }).sweep();
+    expect(readdirSync(directory).sort()).toEqual(
+      ['README', 'a'.repeat(42), 'notes.txt', 'x'.repeat(43) + '.bak'].sort(),
+    );
+  });
+
+  it('runs by itself every sweepInterval seconds, and stops on close', async () => {
+    const manager = filesManager({ sweepInterval: 0.2 });
+    const { state } = await exchange(manager, new CookieJar(), (s) => {
+      s.data.n = 1;
+    });
+    utimesSync(sessionFile(state.id), hoursAgo(2), hoursAgo(2));
+    await vi.waitFor(() => expect(existsSync(sessionFile(state.id))).toBe(false), { timeout: 5000, interval: 50 });
+    await manager.close();
+    const after = await exchange(filesManager({ sweepInterval: 0 }), new CookieJar(), (s) => {
+      s.data.n = 2;
+    });
+    utimesSync(sessionFile(after.state.id), hoursAgo(2), hoursAgo(2));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(existsSync(sessionFile(after.state.id))).toBe(true);
+  });
+});

@@ -1,0 +1,204 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { newSessionId } from '../src/ids.js';
+import { SessionManager } from '../src/manager.js';
+import type { RedisOptions } from '../src/options.js';
+import { CookieJar, type Data, exchange, redisUrl, uniquePrefix } from './support/harness.js';
+
+let client: Redis;
+let monitor: Redis;
+let prefix: string;
+/** Every command the monitor saw that names one of this file's keys, in order. */
+const seen: string[][] = [];
+let barrier = 0;
+
+beforeAll(async () => {
+  client = new Redis(redisUrl());
+  prefix = uniquePrefix('redis');
+  monitor = await new Redis(redisUrl()).monitor();
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
+  });
+});
+
+afterAll(async () => {
+  const keys = await client.keys(`${prefix}*`);
+  if (keys.length > 0) await client.del(...keys);
+  await client.quit();
+  monitor.disconnect();
+});
+
+/** The commands on this file's keys that `act` caused (a marker command tells when the monitor caught up). */
+async function commandsOf(act: () => Promise<unknown>): Promise<string[][]> {
+  const start = seen.length;
+  await act();
+  const marker = `${prefix}barrier:${++barrier}`;
+  await client.exists(marker);
+  await vi.waitFor(() => expect(seen.some((args) => args[1] === marker)).toBe(true), { timeout: 5000, interval: 5 });
+  return seen
+    .slice(start)
+    .filter((args) => !args[1]?.startsWith(`${prefix}barrier:`))
+    .map(([command = '', ...rest]) => [command.toUpperCase(), ...rest]);
+}
+
+const names = (commands: string[][]) => commands.map(([command]) => command);
+
+function redisManager(options: RedisOptions = {}): SessionManager<Data> {
+  return SessionManager.redis<Data>(client, { prefix, ...options });
+}
+
+async function storedSession(manager: SessionManager<Data>, data: Data = { user: { name: 'ada' } }) {
+  const jar = new CookieJar();
+  const { state } = await exchange(manager, jar, (s) => {
+    Object.assign(s.data, data);
+  });
+  return { jar, id: state.id, key: prefix + state.id };
+}
+
+describe('redis keys and values', () => {
+  it('the key is prefix + id, the value the JSON data, the TTL expire', async () => {
+    const manager = redisManager({ expire: 120 });
+    let stored!: Awaited<ReturnType<typeof storedSession>>;
+    const commands = await commandsOf(async () => {
+      stored = await storedSession(manager);
+    });
+    expect(commands).toEqual([['SET', stored.key, '{"user":{"name":"ada"}}', 'EX', '120']]);
+    expect(await client.get(stored.key)).toBe('{"user":{"name":"ada"}}');
+    expect(await client.ttl(stored.key)).toBeGreaterThanOrEqual(119);
+    expect(await client.ttl(stored.key)).toBeLessThanOrEqual(120);
+  });
+
+  it("defaults: prefix 'emtsess:' and a TTL of 3600", async () => {
+    const manager = SessionManager.redis<Data>(client);
+    const jar = new CookieJar();
+    const { state } = await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    const key = `emtsess:${state.id}`;
+    try {
+      expect(await client.get(key)).toBe('{"n":1}');
+      expect(await client.ttl(key)).toBeGreaterThanOrEqual(3599);
+      expect(jar.cookies.get('emt_session')).toBe(state.id);
+    } finally {
+      await client.del(key);
+    }
+  });
+});
+
+describe('what each request sends', () => {
+  it('an unchanged request reads (GET, PTTL) and writes nothing', async () => {
+    const manager = redisManager();
+    const { jar, key } = await storedSession(manager);
+    const commands = await commandsOf(() =>
+      exchange(manager, jar, (s) => {
+        void (s.data.user as Data).name;
+      }),
+    );
+    expect(commands).toEqual([
+      ['GET', key],
+      ['PTTL', key],
+    ]);
+  });
+
+  it('a nested change sends SET with the new JSON', async () => {
+    const manager = redisManager();
+    const { jar, key } = await storedSession(manager);
+    const commands = await commandsOf(() =>
+      exchange(manager, jar, (s) => {
+        (s.data.user as Data).name = 'x';
+      }),
+    );
+    expect(names(commands)).toEqual(['GET', 'PTTL', 'SET']);
+    expect(await client.get(key)).toBe('{"user":{"name":"x"}}');
+  });
+
+  it('the TTL is reset (EXPIRE, no SET) by a read once refreshAfter has passed, and not before', async () => {
+    const manager = redisManager({ expire: 100 });
+    const { jar, key } = await storedSession(manager);
+    // 40 s of its 100 s used: under refreshAfter (50 s by default), nothing is sent.
+    await client.expire(key, 60);
+    expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual(['GET', 'PTTL']);
+    expect(await client.ttl(key)).toBeLessThanOrEqual(60);
+    // 60 s used: the read slides the expiry back to 100 s.
+    await client.expire(key, 40);
+    const commands = await commandsOf(() => exchange(manager, jar));
+    expect(commands.slice(2)).toEqual([['EXPIRE', key, '100']]);
+    expect(await client.ttl(key)).toBeGreaterThanOrEqual(99);
+    expect(await client.get(key)).toBe('{"user":{"name":"ada"}}');
+  });
+
+  it('refreshAfter: 0 slides the TTL on every read', async () => {
+    const manager = redisManager({ expire: 100, refreshAfter: 0 });
+    const { jar, key } = await storedSession(manager);
+    await client.expire(key, 95);
+    expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual(['GET', 'PTTL', 'EXPIRE']);
+    expect(await client.ttl(key)).toBeGreaterThanOrEqual(99);
+  });
+
+  it('destroy sends DEL', async () => {
+    const manager = redisManager();
+    const { jar, key } = await storedSession(manager);
+    const commands = await commandsOf(() => exchange(manager, jar, (s) => s.destroy()));
+    expect(commands.slice(2)).toEqual([['DEL', key]]);
+    expect(await client.exists(key)).toBe(0);
+    expect(jar.header()).toBeUndefined();
+  });
+
+  it('regenerate writes the new key, then deletes the old one', async () => {
+    const manager = redisManager();
+    const { jar, id, key } = await storedSession(manager);
+    const commands = await commandsOf(() => exchange(manager, jar, (s) => s.regenerate()));
+    const newId = jar.cookies.get('emt_session') as string;
+    expect(newId).not.toBe(id);
+    expect(commands.slice(2)).toEqual([
+      ['SET', prefix + newId, '{"user":{"name":"ada"}}', 'EX', '3600'],
+      ['DEL', key],
+    ]);
+    expect(await client.exists(key)).toBe(0);
+    expect((await manager.load(`emt_session=${id}`)).isNew).toBe(true);
+  });
+
+  it('an unknown id, well-formed or not, sends no write for that id and is never adopted', async () => {
+    const manager = redisManager();
+    const unknown = newSessionId();
+    const jar = new CookieJar();
+    jar.cookies.set('emt_session', unknown);
+    const commands = await commandsOf(() =>
+      exchange(manager, jar, (s) => {
+        s.data.n = 1;
+      }),
+    );
+    const adopted = jar.cookies.get('emt_session') as string;
+    expect(adopted).not.toBe(unknown);
+    expect(commands).toEqual([
+      ['GET', prefix + unknown],
+      ['PTTL', prefix + unknown],
+      ['SET', prefix + adopted, '{"n":1}', 'EX', '3600'],
+    ]);
+    // A malformed id never reaches redis at all.
+    jar.cookies.set('emt_session', `${prefix}x*`);
+    expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual([]);
+  });
+
+  it('a key without expiry (written by another tool) is given one', async () => {
+    const manager = redisManager({ expire: 100 });
+    const id = newSessionId();
+    await client.set(prefix + id, '{"n":1}');
+    const jar = new CookieJar();
+    jar.cookies.set('emt_session', id);
+    const { state } = await exchange(manager, jar);
+    expect(state.data.n).toBe(1);
+    expect(await client.ttl(prefix + id)).toBeGreaterThanOrEqual(99);
+  });
+
+  it('a value that is not a JSON object is a fresh session', async () => {
+    const manager = redisManager();
+    for (const value of ['not json', '[1]', '"text"', 'null']) {
+      const id = newSessionId();
+      await client.set(prefix + id, value, 'EX', 60);
+      const state = await manager.load(`emt_session=${id}`);
+      expect(state.isNew).toBe(true);
+      expect(state.id).not.toBe(id);
+    }
+  });
+});
