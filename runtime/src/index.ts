@@ -19,5 +19,11 @@ export {
 export { SessionManager } from './manager.js';
 export type { CommonOptions, CookieData, CookiesOptions, FilesOptions, RedisOptions, SameSite } from './options.js';
 export { DEFAULTS } from './options.js';
+export {
+  MemoryRevocationList,
+  RedisRevocationList,
+  type RedisRevocationOptions,
+  type RevocationList,
+} from './revocation.js';
 export type { SessionState } from './state.js';
 export type { Session, SessionData } from './types.js';

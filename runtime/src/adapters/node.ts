@@ -3,8 +3,8 @@ import { runWithSession } from '../context.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitWithResponse } from './node-response.js';
-import { type AdapterOptions, defaultOnError, failureResponse } from './respond.js';
+import { commitWithResponse, sendFailure } from './node-response.js';
+import { type AdapterOptions, defaultOnError } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -29,9 +29,7 @@ export function withSessions<T extends object = SessionData>(
     try {
       state = await manager.load(req.headers.cookie);
     } catch (error) {
-      onError(error);
-      const { status, body } = failureResponse(error);
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body);
+      sendFailure(res, error, onError);
       return;
     }
     commitWithResponse(res, manager, state, onError);

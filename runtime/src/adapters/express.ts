@@ -1,0 +1,41 @@
+import type { RequestHandler } from 'express';
+import { runWithSession } from '../context.js';
+import type { SessionManager } from '../manager.js';
+import type { SessionState } from '../state.js';
+import type { Session, SessionData } from '../types.js';
+import { commitWithResponse, sendFailure } from './node-response.js';
+import { type AdapterOptions, defaultOnError } from './respond.js';
+
+export type { AdapterOptions } from './respond.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The request's session, typed by your `SessionData` declaration. */
+      session: Session<SessionData>;
+    }
+  }
+}
+
+/**
+ * Express middleware: `app.use(sessions(manager))`. Routes after it get `req.session`, and
+ * `session` from '@session-manager/runtime' works anywhere in their async call tree.
+ * The session is committed as the response's headers go out (see node-response.ts).
+ */
+export function sessions<T extends object = SessionData>(
+  manager: SessionManager<T>,
+  options: AdapterOptions = {},
+): RequestHandler {
+  const onError = options.onError ?? defaultOnError;
+  return (req, res, next) => {
+    manager.load(req.headers.cookie).then(
+      (state) => {
+        commitWithResponse(res, manager, state, onError);
+        req.session = state.data as Session<SessionData>;
+        // The rest of the chain runs synchronously from next(), so it inherits the session context.
+        runWithSession(state as SessionState<object>, () => next());
+      },
+      (error: unknown) => sendFailure(res, error, onError),
+    );
+  };
+}

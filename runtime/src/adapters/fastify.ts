@@ -1,0 +1,85 @@
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { runWithSession } from '../context.js';
+import type { SessionManager } from '../manager.js';
+import type { SessionState } from '../state.js';
+import type { Session, SessionData } from '../types.js';
+import { commitBeforeSend, isStream } from './commit.js';
+import { lateChangeCheck } from './late-changes.js';
+import { type AdapterOptions, defaultOnError, failureResponse } from './respond.js';
+
+export type { AdapterOptions } from './respond.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session, typed by your `SessionData` declaration. */
+    session: Session<SessionData>;
+  }
+}
+
+export interface FastifySessionsOptions<T extends object = SessionData> extends AdapterOptions {
+  manager: SessionManager<T>;
+}
+
+const states = new WeakMap<FastifyRequest, SessionState<object>>();
+
+function answerFailure(reply: FastifyReply, error: unknown): string {
+  const { status, body } = failureResponse(error);
+  reply.code(status).header('content-type', 'text/plain; charset=utf-8').removeHeader('content-length');
+  return body;
+}
+
+/**
+ * - onRequest loads the session (a store outage answers 503 before the body is read) and runs the
+ *   rest of the chain inside the session context, so `session` works in later hooks and handlers;
+ * - onError marks a thrown handler, whose changes are not kept;
+ * - onSend commits: the store write is awaited, then the cookies join the headers.
+ */
+const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, options, done) => {
+  const { manager } = options;
+  const onError = options.onError ?? defaultOnError;
+  if (!app.hasRequestDecorator('session')) app.decorateRequest('session', null as unknown as Session<SessionData>);
+
+  app.addHook('onRequest', (request, reply, next) => {
+    manager.load(request.headers.cookie).then(
+      (state) => {
+        states.set(request, state);
+        request.session = state.data as Session<SessionData>;
+        // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
+        runWithSession(state, () => next());
+      },
+      (error: unknown) => {
+        onError(error);
+        reply.send(answerFailure(reply, error));
+      },
+    );
+  });
+
+  app.addHook('onError', async (request) => {
+    const state = states.get(request);
+    if (state !== undefined) state.discarded = true;
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const state = states.get(request);
+    if (state === undefined) return payload;
+    states.delete(request);
+    try {
+      for (const cookie of await commitBeforeSend(manager, state, reply.statusCode)) reply.header('set-cookie', cookie);
+      if (isStream(payload)) reply.raw.once('finish', lateChangeCheck(state, onError));
+      return payload;
+    } catch (error) {
+      onError(error);
+      (payload as { destroy?: () => void } | null)?.destroy?.();
+      return answerFailure(reply, error);
+    }
+  });
+
+  done();
+};
+
+/**
+ * Fastify plugin: `await app.register(sessions, { manager })`. Registered at the root it serves
+ * every route; registered inside a plugin, only that plugin's routes (fastify's encapsulation).
+ */
+export const sessions = fp(plugin, { fastify: '5.x', name: '@session-manager/runtime/fastify' });
