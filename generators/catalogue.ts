@@ -1,0 +1,85 @@
+/**
+ * What the generator knows, as data: the frameworks and backends it can write for, and the
+ * dependency ranges it pins. Adding a framework is a row here plus one template in templates/app/.
+ */
+
+export const FRAMEWORKS = {
+  express: {
+    label: 'Express 5',
+    dependencies: { express: '^5.3.0' },
+    devDependencies: { '@types/express': '^5.0.6' },
+  },
+  fastify: {
+    label: 'Fastify 5',
+    dependencies: { fastify: '^5.12.8' },
+    devDependencies: {},
+  },
+  koa: {
+    label: 'Koa 3',
+    dependencies: { koa: '^3.3.0' },
+    devDependencies: { '@types/koa': '^3.0.3' },
+  },
+  hono: {
+    label: 'Hono 4 (on @hono/node-server)',
+    dependencies: { hono: '^4.13.19', '@hono/node-server': '^2.1.9' },
+    devDependencies: {},
+  },
+  node: {
+    label: 'node:http (no framework)',
+    dependencies: {},
+    devDependencies: {},
+  },
+} as const satisfies Record<string, Stack>;
+
+export const BACKENDS = {
+  cookies: {
+    label: 'cookies: the session sealed (AES-256-GCM) in the cookie, no server storage',
+    dependencies: {},
+    // What .env must define for this backend; SESSION_SECRET gets a fresh random value.
+    env: { SESSION_SECRET: '' },
+  },
+  files: {
+    label: 'files: one JSON file per session on the server',
+    dependencies: {},
+    env: { SESSION_DIR: './sessions' },
+  },
+  redis: {
+    label: 'redis: sessions in Redis, shared by every app server',
+    dependencies: { ioredis: '^6.0.0' },
+    env: { REDIS_URL: 'redis://127.0.0.1:6379' },
+  },
+} as const satisfies Record<string, Stack & { env: Record<string, string> }>;
+
+/** Every generated project needs these to run (tsx) and check (typescript) its TypeScript. */
+export const TOOLING = {
+  devDependencies: { '@types/node': '^20.19.43', tsx: '^4.23.15', typescript: '^7.0.2' },
+  scripts: {
+    start: 'tsx src/server.ts',
+    test: 'node --import tsx --test test/*.test.ts',
+    typecheck: 'tsc --noEmit',
+  },
+  engines: { node: '>=20.12' },
+} as const;
+
+/** The runtime's range when the generator runs from the npm package rather than a source checkout. */
+export const RUNTIME_RANGE = '^0.1.0';
+export const RUNTIME_PACKAGE = '@session-manager/runtime';
+
+interface Stack {
+  label: string;
+  dependencies: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+export type Framework = keyof typeof FRAMEWORKS;
+export type Backend = keyof typeof BACKENDS;
+
+export const FRAMEWORK_NAMES = Object.keys(FRAMEWORKS) as Framework[];
+export const BACKEND_NAMES = Object.keys(BACKENDS) as Backend[];
+
+/** The defaults of `--yes`. */
+export const DEFAULT_FRAMEWORK: Framework = 'express';
+export const DEFAULT_BACKEND: Backend = 'cookies';
+
+export const isFramework = (name: string): name is Framework => Object.hasOwn(FRAMEWORKS, name);
+export const isBackend = (name: string): name is Backend => Object.hasOwn(BACKENDS, name);

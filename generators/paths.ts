@@ -1,0 +1,17 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUNTIME_RANGE } from './catalogue.js';
+
+// This file runs from generators/ in the sources and from dist/ once bundled: one level below the package root either way.
+export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
+
+/**
+ * The spec written for @session-manager/runtime when --runtime is not given: the runtime next to
+ * the generator in a source checkout (so generated apps run against the code under test), else the npm range.
+ */
+export function defaultRuntimeSpec(): string {
+  const runtimeDir = join(PACKAGE_ROOT, 'runtime');
+  return existsSync(join(runtimeDir, 'package.json')) ? `file:${runtimeDir}` : RUNTIME_RANGE;
+}

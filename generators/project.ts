@@ -1,0 +1,67 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FRAMEWORK_NAMES, type Framework } from './catalogue.js';
+import { GeneratorError } from './errors.js';
+
+export type PackageJson = Record<string, unknown> & {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  scripts?: Record<string, string>;
+};
+
+/** The project the generator writes into, as found before anything is written. */
+export interface ExistingProject {
+  dir: string;
+  packageJson: PackageJson | undefined;
+  /** The framework the user's package.json already depends on, if any. */
+  framework: Framework | undefined;
+}
+
+export function readProject(dir: string): ExistingProject {
+  const packageJson = readPackageJson(join(dir, 'package.json'));
+  return { dir, packageJson, framework: detectFramework(packageJson) };
+}
+
+function readPackageJson(path: string): PackageJson | undefined {
+  if (!existsSync(path)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new GeneratorError(`${path} is not valid JSON (${(error as Error).message}); fix it and run again.`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new GeneratorError(`${path} does not hold a JSON object; fix it and run again.`);
+  }
+  return parsed as PackageJson;
+}
+
+function detectFramework(packageJson: PackageJson | undefined): Framework | undefined {
+  const names = { ...packageJson?.devDependencies, ...packageJson?.dependencies };
+  return FRAMEWORK_NAMES.find((framework) => framework !== 'node' && Object.hasOwn(names, framework));
+}
+
+export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
+
+const LOCK_FILES: ReadonlyArray<readonly [string, PackageManager]> = [
+  ['pnpm-lock.yaml', 'pnpm'],
+  ['yarn.lock', 'yarn'],
+  ['bun.lock', 'bun'],
+  ['bun.lockb', 'bun'],
+  ['package-lock.json', 'npm'],
+];
+
+/**
+ * The package manager the project uses: a lock file in the target folder or above it wins, then
+ * the one that launched us (`pnpm create`, `yarn create`, `bunx` set npm_config_user_agent), then npm.
+ */
+export function detectPackageManager(dir: string, userAgent = process.env.npm_config_user_agent): PackageManager {
+  for (let current = dir; ; current = dirname(current)) {
+    for (const [file, manager] of LOCK_FILES) {
+      if (existsSync(join(current, file))) return manager;
+    }
+    if (dirname(current) === current) break;
+  }
+  const launcher = userAgent?.split('/')[0];
+  return launcher === 'pnpm' || launcher === 'yarn' || launcher === 'bun' ? launcher : 'npm';
+}

@@ -1,0 +1,169 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CookieJar } from '../support/cookie-jar.js';
+import { freePort } from '../support/redis-server.js';
+import {
+  type CliResult,
+  collect,
+  ensureCliBuilt,
+  PAIRS,
+  ROOT,
+  RUNTIME_SPEC,
+  runCli,
+  tempDir,
+  userEnv,
+} from './support.js';
+
+// Every framework x backend pair, as a user gets it: generated, installed from the npm registry
+// (cache first), typechecked, its own test run, then started and visited over HTTP.
+const workspace = tempDir('csm-e2e-');
+const children = new Set<ChildProcess>();
+
+beforeAll(() => {
+  ensureCliBuilt();
+  buildRuntimeIfStale();
+});
+
+afterAll(() => {
+  for (const child of children) killGroup(child, 'SIGKILL');
+  workspace.remove();
+});
+
+// Two pairs at a time: installs and typechecks are CPU-bound, and the machine may have two cores.
+const slots = pool(2);
+
+describe.concurrent('generated app', () => {
+  it.each(PAIRS)(
+    '$framework + $backend: installs, typechecks, passes its test, counts visits',
+    async ({ framework, backend }) => {
+      await slots(async () => {
+        const dir = join(workspace.path, `${framework}-${backend}`);
+        const sessionDir = join(workspace.path, `${framework}-${backend}-sessions`);
+        const env = { REDIS_URL: inject('redisUrl'), SESSION_DIR: sessionDir };
+
+        // One pair goes through the generator's own install step, as a user's first run does.
+        const ownInstall = framework === 'node' && backend === 'cookies';
+        const args = [dir, '--framework', framework, '--backend', backend, '--runtime', RUNTIME_SPEC];
+        if (ownInstall) {
+          const result = await runCli(args, {
+            cwd: workspace.path,
+            env: { npm_config_prefer_offline: 'true' },
+          });
+          expectSuccess(result, 'generate and install');
+          expect(result.stdout).toContain('Running npm install');
+          expect(result.stdout).not.toMatch(/^ {2}npm install$/m);
+        } else {
+          expectSuccess(await runCli([...args, '--no-install'], { cwd: workspace.path }), 'generate');
+          const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+          expectSuccess(install, 'npm install');
+        }
+        expectSuccess(await run(join(dir, 'node_modules/.bin/tsc'), ['--noEmit'], dir), 'tsc --noEmit');
+
+        const test = await run('npm', ['test'], dir, env);
+        expectSuccess(test, 'npm test');
+        expect(test.stdout).toMatch(/^# pass 3$/m);
+        expect(test.stdout).toMatch(/^# fail 0$/m);
+        if (backend === 'files') expect(readdirSync(sessionDir).some((name) => name.endsWith('.sess'))).toBe(true);
+
+        await exerciseServer(dir, env);
+      });
+    },
+    // Includes the wait for a slot in the pool.
+    600_000,
+  );
+});
+
+/** `PORT=<port> npm start`, then /counter with cookie jars as browsers would, then a clean stop. */
+async function exerciseServer(dir: string, env: Record<string, string>): Promise<void> {
+  const port = await freePort();
+  const server = spawn('npm', ['start'], { cwd: dir, env: childEnv({ ...env, PORT: String(port) }), detached: true });
+  children.add(server);
+  const exited = collect(server);
+  try {
+    await waitForOutput(server, `Listening on http://127.0.0.1:${port}/counter`);
+    const url = `http://127.0.0.1:${port}/counter`;
+    const browser = new CookieJar();
+    for (const count of [1, 2, 3]) {
+      expect(await browser.get(url)).toMatchObject({ status: 200, body: `This is your ${count} visit` });
+    }
+    expect(await new CookieJar().get(url)).toMatchObject({ status: 200, body: 'This is your 1 visit' });
+
+    const tampered = new CookieJar();
+    for (const [name, value] of browser.cookies) tampered.cookies.set(name, value.slice(0, -4) + 'AAAA');
+    expect(await tampered.get(url)).toMatchObject({ status: 200, body: 'This is your 1 visit' });
+    const garbage = new CookieJar();
+    garbage.cookies.set('emt_session', '%%%not-a-session');
+    expect(await garbage.get(url)).toMatchObject({ status: 200, body: 'This is your 1 visit' });
+  } finally {
+    killGroup(server, 'SIGTERM');
+    await exited;
+    children.delete(server);
+  }
+}
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return collect(spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...userEnv(), NO_COLOR: '1', ...extra };
+}
+
+function expectSuccess(result: CliResult, step: string): void {
+  expect(result.code, `${step} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
+}
+
+function waitForOutput(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${output}`)));
+  });
+}
+
+/** npm start runs sh, then tsx, then node: signal the whole process group. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Runs at most `size` tasks at once; the others wait their turn. */
+function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Generated apps depend on runtime/ through file:, which serves runtime/dist: build it when older than its sources. */
+function buildRuntimeIfStale(): void {
+  const built = join(ROOT, 'runtime/dist/index.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const sources = readdirSync(join(ROOT, 'runtime/src'), { recursive: true, withFileTypes: true });
+  if (sources.some((entry) => entry.isFile() && statSync(join(entry.parentPath, entry.name)).mtimeMs > builtAt)) {
+    execFileSync('npm', ['run', 'build', '-w', '@session-manager/runtime'], { cwd: ROOT, stdio: 'ignore' });
+  }
+}

@@ -1,0 +1,116 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BACKEND_NAMES, FRAMEWORK_NAMES } from '../../generators/catalogue.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'create-session-manager.js');
+export const RUNTIME_SPEC = `file:${join(ROOT, 'runtime')}`;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Builds dist/ (the bundle the bin runs) when a source of it is newer, so tests exercise the
+ * current code. A lock folder keeps test files that start together from building at once.
+ */
+export function ensureCliBuilt(): void {
+  const lock = join(ROOT, 'dist.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run is older than any build takes.
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held !== undefined && Date.now() - held.mtimeMs > 60_000) rmSync(lock, { force: true, recursive: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    const bundle = join(ROOT, 'dist', 'cli.js');
+    const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+    const sources = [join(ROOT, 'plopfile.ts'), ...listFiles(join(ROOT, 'generators'))];
+    if (sources.some((file) => statSync(file).mtimeMs > builtAt)) {
+      execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'generators', 'build.ts')], { cwd: ROOT });
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/** Runs the command as a user would, without a terminal (stdin is a closed pipe). */
+export function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...userEnv(), NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    collect(child).then(resolve, reject);
+  });
+}
+
+/** The environment of a user's shell: without the npm_* variables of an `npm test` running these tests. */
+export function userEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+}
+
+export function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A fresh temporary folder; `remove()` deletes it. */
+export function tempDir(prefix = 'csm-gen-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Every file under `dir` (skipping node_modules), as relative path -> content, in a stable order. */
+export function readTree(dir: string): Record<string, string> {
+  const tree: Record<string, string> = {};
+  for (const file of listFiles(dir)) tree[relative(dir, file)] = readFileSync(file, 'utf8');
+  return tree;
+}
+
+/**
+ * The generated files as one text, with what changes between runs (the random secret, the
+ * checkout's path) replaced by placeholders, for snapshots.
+ */
+export function printTree(tree: Record<string, string>): string {
+  return Object.entries(tree)
+    .map(([path, content]) => `===== ${path} =====\n${normalize(content)}`)
+    .join('\n');
+}
+
+export function normalize(text: string): string {
+  return text
+    .replace(/^SESSION_SECRET=[A-Za-z0-9_-]{43}$/m, 'SESSION_SECRET=<random 43 characters>')
+    .replaceAll(RUNTIME_SPEC, 'file:<checkout>/runtime');
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.name !== 'node_modules')
+    .flatMap((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? listFiles(path) : [path];
+    })
+    .sort();
+}
+
+/** All 15 framework x backend pairs. */
+export const PAIRS = FRAMEWORK_NAMES.flatMap((framework) => BACKEND_NAMES.map((backend) => ({ framework, backend })));
