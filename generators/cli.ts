@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import nodePlop from 'node-plop';
 import plopfile from '../plopfile.js';
+import { COMMIT_ACTION } from './actions.js';
 import { parseCliArgs, USAGE } from './args.js';
 import { type Answers, isComplete, type KnownAnswers, settleAnswers } from './answers.js';
 import {
@@ -13,7 +14,7 @@ import {
   printNextSteps,
   printNothingToChange,
 } from './console-out.js';
-import { CancelledError, exitCodeOf, GeneratorError, UsageError } from './errors.js';
+import { CancelledError, exitCodeOf, GeneratorError } from './errors.js';
 import { installDependencies } from './install.js';
 import { defaultRuntimeSpec, PACKAGE_ROOT } from './paths.js';
 import type { GeneratorData, ReportedKind } from './plan.js';
@@ -31,9 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (options.version) return print(packageVersion());
 
     const targetDir = resolve(options.targetDir ?? '.');
-    if (existsSync(targetDir) && !statSync(targetDir).isDirectory()) {
-      throw new UsageError(`${targetDir} exists and is not a directory.`);
-    }
+    assertCanBeFolder(targetDir);
     const project = readProject(targetDir);
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const known = settleAnswers(options, project, interactive);
@@ -51,25 +50,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       dryRun: options.dryRun,
     };
     printHeader(answers, targetDir, options.dryRun);
-    const changed: string[] = [];
-    let conflicts = 0;
+    // Listed once the run succeeded: until the commit action, the file actions have only staged.
+    const reports: Array<{ kind: ReportedKind; path: string }> = [];
     const { failures } = await generator.runActions(data, {
       onSuccess: ({ type, path }) => {
-        printChange(type as ReportedKind, path, options.dryRun);
-        if (type === 'conflict') conflicts++;
-        else if (type !== 'unchanged') changed.push(path);
+        if (type !== COMMIT_ACTION) reports.push({ kind: type as ReportedKind, path });
       },
     });
     if (failures.length > 0) {
-      const reasons = failures.map((failure) => failure.error || failure.message).join('\n');
-      const hint = reasons.includes('nothing was written')
-        ? '\nRun again with --force to overwrite them, or with --dry-run to see every change.'
-        : '';
-      throw new GeneratorError(reasons + hint);
+      // After a failure plop adds an "Aborted" entry for every action left: noise, not a reason.
+      const reasons = failures
+        .map((failure) => failure.error || failure.message)
+        .filter((reason) => reason !== ABORTED);
+      throw new GeneratorError(reasons.join('\n') || 'The generator failed.');
     }
+    for (const { kind, path } of reports) printChange(kind, path, options.dryRun);
+    const conflicts = reports.filter(({ kind }) => kind === 'conflict').length;
+    const changed = reports.filter(({ kind }) => kind !== 'unchanged' && kind !== 'conflict').map(({ path }) => path);
 
     if (options.dryRun) {
-      printDryRunEnd(conflicts);
+      printDryRunEnd(conflicts, options.force);
       return conflicts > 0 ? 1 : 0;
     }
     if (changed.length === 0) printNothingToChange();
@@ -83,6 +83,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CancelledError) console.error(error.message);
     else printError(error instanceof Error ? error.message : String(error));
     return exitCodeOf(error);
+  }
+}
+
+const ABORTED = 'Aborted due to previous action failure';
+
+/** The target folder, or the nearest of its parents that exists, must be a folder: a file there stops the run. */
+function assertCanBeFolder(targetDir: string): void {
+  for (let path = targetDir; ; path = dirname(path)) {
+    const stats = existsSync(path) ? statSync(path) : undefined;
+    if (stats !== undefined) {
+      if (!stats.isDirectory()) throw new GeneratorError(`${path} exists and is not a directory: nothing was written.`);
+      return;
+    }
+    if (dirname(path) === path) return;
   }
 }
 

@@ -44,11 +44,13 @@ export function printNothingToChange(): void {
   console.log('\nNothing to change: this project already has this session setup.');
 }
 
-export function printDryRunEnd(conflicts: number): void {
+export function printDryRunEnd(conflicts: number, force: boolean): void {
   console.log('\nDry run: nothing was written.');
   if (conflicts > 0) {
+    // With --force only what is in the way still blocks, and --force does not help with that.
+    const unless = force ? 'until they are moved' : 'without --force';
     console.error(
-      `${paint('red', 'error:')} ${conflicts} conflicting file(s): a real run would write nothing without --force.`,
+      `${paint('red', 'error:')} ${conflicts} conflicting file(s): a real run would write nothing ${unless}.`,
     );
   }
 }

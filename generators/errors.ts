@@ -22,3 +22,14 @@ export function exitCodeOf(error: unknown): number {
   }
   return 1;
 }
+
+/**
+ * A file system error as the user should read it, without the path node appends (the caller names the
+ * path the user knows, not a temp file): `permission denied (EACCES)`.
+ */
+export function describeSystemError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code, message } = error as NodeJS.ErrnoException;
+  const reason = /^[A-Z]+: (.+?), \w+ '/.exec(message)?.[1];
+  return code !== undefined && reason !== undefined ? `${reason} (${code})` : message;
+}

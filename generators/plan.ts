@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync, type Stats, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { NodePlopAPI } from 'node-plop';
 import type { Answers } from './answers.js';
 import { BACKENDS, FRAMEWORKS, RUNTIME_PACKAGE, TOOLING } from './catalogue.js';
+import { describeSystemError, GeneratorError } from './errors.js';
 import { appendLines, missingEnvLines, missingIgnoreLines } from './line-files.js';
 import { formatPackageJson, freshPackageJson, mergePackageJson, type PackageNeeds } from './package-json.js';
 import { TEMPLATES_DIR } from './paths.js';
@@ -23,12 +24,15 @@ export type ChangeKind = 'create' | 'update' | 'overwrite' | 'unchanged';
 /** How a change is reported: a dry run without --force reports blocking ones as `conflict`. */
 export type ReportedKind = ChangeKind | 'conflict';
 
-/** One file and what the run does to it; `conflicts` lists what would be lost without --force. */
+/** One file and what the run does to it. */
 export interface Change {
   path: string;
   kind: ChangeKind;
   content: string;
+  /** What would be lost: these stop the run unless --force. */
   conflicts: string[];
+  /** What is in the way (a folder where the file goes): this stops the run even with --force. */
+  obstacle?: string;
 }
 
 /** The files rendered from templates/, in the order they are listed. */
@@ -49,7 +53,12 @@ export function templatesFor({ framework, backend }: Answers): ReadonlyArray<rea
  */
 export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
   const dir = plop.getDestBasePath();
-  const read = (path: string) => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined);
+  const obstacles = new Map<string, string>();
+  const read = (path: string) => {
+    const found = inspect(dir, path);
+    if (found.obstacle !== undefined) obstacles.set(path, found.obstacle);
+    return found.text;
+  };
   const changes: Change[] = [];
 
   const packageText = read('package.json');
@@ -76,7 +85,44 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
     const content = plop.renderString(readFileSync(join(TEMPLATES_DIR, template), 'utf8'), data);
     changes.push(wholeFile(path, content, read(path)));
   }
-  return changes.sort((a, b) => listingRank(a.path) - listingRank(b.path));
+  return changes
+    .map((change) => (obstacles.has(change.path) ? { ...change, obstacle: obstacles.get(change.path) } : change))
+    .sort((a, b) => listingRank(a.path) - listingRank(b.path));
+}
+
+/**
+ * A file's current text (undefined when missing), or why no file can be written at `path`: planning
+ * finds these, so the run refuses before writing instead of failing halfway with a bare EISDIR.
+ */
+function inspect(dir: string, path: string): { text?: string; obstacle?: string } {
+  const folders = dirname(path)
+    .split('/')
+    .filter((part) => part !== '.');
+  for (let depth = 1; depth <= folders.length; depth++) {
+    const folder = folders.slice(0, depth).join('/');
+    const stats = statIn(dir, folder);
+    if (stats === undefined) return {};
+    if (!stats.isDirectory()) return { obstacle: `${folder} is a file, where the generator needs a folder` };
+  }
+  const stats = statIn(dir, path);
+  if (stats === undefined) return {};
+  if (stats.isDirectory()) return { obstacle: 'is a folder, where the generator writes a file' };
+  if (!stats.isFile()) return { obstacle: 'is not a regular file' };
+  try {
+    return { text: readFileSync(join(dir, path), 'utf8') };
+  } catch (error) {
+    throw new GeneratorError(`Could not read ${join(dir, path)}: ${describeSystemError(error)}.`);
+  }
+}
+
+function statIn(dir: string, path: string): Stats | undefined {
+  try {
+    return statSync(join(dir, path));
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new GeneratorError(`Could not look at ${join(dir, path)}: ${describeSystemError(error)}.`);
+  }
 }
 
 // Project files first, then the code: the order a reader of the listing expects.
@@ -124,7 +170,12 @@ function packageName(dir: string): string {
   return name || 'session-app';
 }
 
-/** The conflicts that stop the run: what exists with other content when --force was not given. */
-export function blockingConflicts(changes: readonly Change[], force: boolean): Change[] {
-  return force ? [] : changes.filter((change) => change.conflicts.length > 0);
+/** The changes that stop the run: what is in the way, and without --force what exists with other content. */
+export function blockingChanges(changes: readonly Change[], force: boolean): Change[] {
+  return changes.filter((change) => change.obstacle !== undefined || (!force && change.conflicts.length > 0));
+}
+
+/** Why a blocking change blocks, for the listing. */
+export function blockingReasons(change: Change): string[] {
+  return change.obstacle !== undefined ? [change.obstacle] : change.conflicts;
 }

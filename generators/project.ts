@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FRAMEWORK_NAMES, type Framework } from './catalogue.js';
-import { GeneratorError } from './errors.js';
+import { describeSystemError, GeneratorError } from './errors.js';
 
 export type PackageJson = Record<string, unknown> & {
   dependencies?: Record<string, string>;
@@ -23,10 +23,17 @@ export function readProject(dir: string): ExistingProject {
 }
 
 function readPackageJson(path: string): PackageJson | undefined {
-  if (!existsSync(path)) return undefined;
+  // A folder named package.json is not the user's manifest: planning reports it as in the way.
+  if (!existsSync(path) || !statSync(path).isFile()) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new GeneratorError(`Could not read ${path}: ${describeSystemError(error)}.`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new GeneratorError(`${path} is not valid JSON (${(error as Error).message}); fix it and run again.`);
   }
