@@ -21,7 +21,16 @@ export interface FastifySessionsOptions<T extends object = SessionData> extends 
   manager: SessionManager<T>;
 }
 
-const states = new WeakMap<FastifyRequest, SessionState<object>>();
+/**
+ * The request's session state, on a request decorator keyed by a private symbol: a WeakMap entry
+ * per request would cost more garbage collection work (ephemerons) than loading the session.
+ */
+const STATE = Symbol('session state');
+type WithState = { [STATE]: SessionState<object> | null };
+const stateOf = (request: FastifyRequest) => (request as unknown as WithState)[STATE];
+const setState = (request: FastifyRequest, state: SessionState<object> | null) => {
+  (request as unknown as WithState)[STATE] = state;
+};
 
 function answerFailure(reply: FastifyReply, error: unknown): string {
   const { status, body } = failureResponse(error);
@@ -39,11 +48,12 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
   const { manager } = options;
   const onError = options.onError ?? defaultOnError;
   if (!app.hasRequestDecorator('session')) app.decorateRequest('session', null as unknown as Session<SessionData>);
+  if (!app.hasRequestDecorator(STATE)) app.decorateRequest(STATE, null);
 
   app.addHook('onRequest', (request, reply, next) => {
     manager.load(request.headers.cookie).then(
       (state) => {
-        states.set(request, state);
+        setState(request, state);
         request.session = state.data as Session<SessionData>;
         // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
         runWithSession(state, () => next());
@@ -56,14 +66,14 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
   });
 
   app.addHook('onError', async (request) => {
-    const state = states.get(request);
-    if (state !== undefined) state.discarded = true;
+    const state = stateOf(request);
+    if (state) state.discarded = true;
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    const state = states.get(request);
-    if (state === undefined) return payload;
-    states.delete(request);
+    const state = stateOf(request);
+    if (!state) return payload;
+    setState(request, null);
     try {
       for (const cookie of await commitBeforeSend(manager, state, reply.statusCode)) reply.header('set-cookie', cookie);
       if (isStream(payload)) reply.raw.once('finish', lateChangeCheck(state, onError));

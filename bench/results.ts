@@ -1,0 +1,139 @@
+import type { Contender } from './contenders.js';
+import type { GeneratorResult } from './generator-bench.js';
+import type { Measurement } from './load.js';
+import type { BenchOptions } from './options.js';
+
+/** What one run found: the shape of bench/results/<timestamp>.json. */
+
+export interface ContenderResult extends Contender {
+  counter?: Measurement;
+  peek?: Measurement;
+  /** Server RSS (bytes) right after start and priming, after warm-up, and after the last measurement. */
+  rssAtBoot?: number;
+  rssStart?: number;
+  rssEnd?: number;
+  peekSetsCookie?: boolean;
+  /** /peek after the /counter run: a store that kept every write counts far past 2. */
+  visitsAfterCounter?: number;
+  error?: string;
+  /** With --repeat: every round's figures; the ones above are their medians. */
+  rounds?: ContenderResult[];
+}
+
+export interface SoakResult {
+  id: string;
+  label: string;
+  seconds: number;
+  /** RSS (bytes) every few seconds, the first after warm-up. */
+  samples: { second: number; rss: number }[];
+  rssStart: number;
+  /** The first sample a third into the run, when the heap has settled: growth is judged from here. */
+  rssSteady: number;
+  rssEnd: number;
+  measurement: Measurement;
+  error?: string;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** Undefined when a contender it needs was not measured. */
+  met: boolean | undefined;
+}
+
+export interface RunResult {
+  startedAt: string;
+  finishedAt?: string;
+  options: BenchOptions;
+  machine: {
+    node: string;
+    cpu: string;
+    cores: number;
+    pinned: boolean;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd?: number[];
+  };
+  contenders: ContenderResult[];
+  soak: SoakResult[];
+  generator?: GeneratorResult | { skipped: string };
+  targets: TargetCheck[];
+}
+
+/** A measurement with more than this many cores of other work on the machine is flagged noisy. */
+export const NOISY_OTHER_CORES = 0.15;
+
+export function isNoisy(measurement: Measurement | undefined): boolean {
+  return measurement?.otherCores !== undefined && measurement.otherCores > NOISY_OTHER_CORES;
+}
+
+export function byId(results: readonly ContenderResult[], id: string | undefined): ContenderResult | undefined {
+  return id === undefined ? undefined : results.find((result) => result.id === id);
+}
+
+/** `a`'s req/s over `b`'s on a route; undefined when either is missing or failed. */
+export function ratio(
+  a: ContenderResult | undefined,
+  b: ContenderResult | undefined,
+  route: 'counter' | 'peek',
+): number | undefined {
+  const top = a?.[route];
+  const bottom = b?.[route];
+  if (!top || !bottom || top.failures > 0 || bottom.failures > 0 || bottom.rps === 0) return undefined;
+  return top.rps / bottom.rps;
+}
+
+/**
+ * The same ratio from server CPU time per request (`b`'s cost over `a`'s): robust to other work
+ * stealing the server's core, so it is the figure to trust when a run is noisy.
+ */
+export function cpuRatio(
+  a: ContenderResult | undefined,
+  b: ContenderResult | undefined,
+  route: 'counter' | 'peek',
+): number | undefined {
+  const top = a?.[route]?.cpuUsPerRequest;
+  const bottom = b?.[route]?.cpuUsPerRequest;
+  if (top === undefined || bottom === undefined || top === 0) return undefined;
+  return bottom / top;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function medianOf(measurements: Measurement[]): Measurement | undefined {
+  if (measurements.length === 0) return undefined;
+  const of = (pick: (m: Measurement) => number | undefined) => {
+    const values = measurements.map(pick).filter((value): value is number => value !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
+  return {
+    rps: of((m) => m.rps) as number,
+    p99: of((m) => m.p99) as number,
+    requests: measurements.reduce((sum, m) => sum + m.requests, 0),
+    failures: measurements.reduce((sum, m) => sum + m.failures, 0),
+    serverCores: of((m) => m.serverCores),
+    otherCores: of((m) => m.otherCores),
+    cpuUsPerRequest: of((m) => m.cpuUsPerRequest),
+  };
+}
+
+/** One contender's rounds folded into one row: the median of each figure, failures summed. */
+export function combineRounds(rounds: ContenderResult[]): ContenderResult {
+  const last = rounds[rounds.length - 1] as ContenderResult;
+  if (rounds.length === 1) return last;
+  const ok = rounds.filter((round) => round.error === undefined);
+  const measured = (route: 'counter' | 'peek') =>
+    ok.map((round) => round[route]).filter((m): m is Measurement => m !== undefined);
+  return {
+    ...last,
+    counter: medianOf(measured('counter')),
+    peek: medianOf(measured('peek')),
+    error: ok.length === 0 ? last.error : undefined,
+    rounds,
+  };
+}

@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type Contender, SERVER_SCRIPTS } from './contenders.js';
+import { pinnedTo, SERVER_CORE } from './system.js';
+
+/**
+ * Where the contender servers are compiled to, so they run as plain JavaScript, as users run. Under
+ * node_modules: packages resolve from there as from bench/, and linters leave it alone.
+ */
+const COMPILED = 'node_modules/.cache/csm-bench-servers';
+
+/**
+ * Compiles bench/contenders/*.ts to JavaScript (types are checked by `npm run typecheck`, not here).
+ * Running the servers through tsx instead would add its loader thread (~35 MB RSS) to every server.
+ */
+export function compileServers(): void {
+  rmSync(COMPILED, { recursive: true, force: true });
+  const sources = readdirSync('bench/contenders')
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join('bench/contenders', name));
+  const flags = ['--ignoreConfig', '--outDir', COMPILED, '--rootDir', 'bench/contenders'];
+  flags.push('--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023');
+  flags.push('--types', 'node', '--skipLibCheck', '--noCheck');
+  const run = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', ...flags, ...sources], {
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`compiling the contender servers failed:\n${run.stdout}${run.stderr}`);
+}
+
+function compiledScript(contender: Contender): string {
+  return join(COMPILED, basename(SERVER_SCRIPTS[contender.framework]).replace(/\.ts$/, '.js'));
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly url: string;
+  /** What the server printed on stderr, to explain a failure. */
+  readonly stderr: () => string;
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 20_000;
+
+/**
+ * Starts a contender (compiled by compileServers) as its own node process on the server core, and waits for the port it
+ * announces. `profileDir` adds `--cpu-prof`: the profile is written when the server exits on stop().
+ */
+export function startServer(
+  contender: Contender,
+  env: Record<string, string>,
+  profileDir?: string,
+): Promise<ServerProcess> {
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const command = [...pinnedTo(SERVER_CORE), process.execPath, ...nodeArgs, compiledScript(contender)];
+  const child = spawn(command[0] as string, [...command.slice(1), contender.variant], {
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${contender.id} did not start: ${why}\n${stderr}`));
+    };
+    const timer = setTimeout(() => fail(`no port announced within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    child.once('error', (error) => fail(error.message));
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = stdout.match(/^listening (\d+)$/m);
+      if (!match || child.pid === undefined) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({
+        pid: child.pid,
+        url: `http://127.0.0.1:${match[1]}`,
+        stderr: () => stderr,
+        stop: () => stopChild(child),
+      });
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,128 @@
+import type { GeneratorResult } from './generator-bench.js';
+import { byId, type ContenderResult, cpuRatio, ratio, type SoakResult, type TargetCheck } from './results.js';
+
+/**
+ * The targets of issue 5, checked against one run's figures. Ratios come from the same run, so
+ * the machine's speed cancels out; noise does not, which the table's flags show.
+ */
+
+const fixed = (value: number | undefined, digits = 2) => (value === undefined ? 'not measured' : value.toFixed(digits));
+
+/** A req/s ratio against its threshold; the CPU-time ratio is shown next to it as the noise-proof check. */
+function atLeast(
+  target: string,
+  results: readonly ContenderResult[],
+  ids: [string, string],
+  route: 'counter' | 'peek',
+  threshold: number,
+): TargetCheck {
+  const [a, b] = ids.map((id) => byId(results, id));
+  const value = ratio(a, b, route);
+  const measured =
+    value === undefined
+      ? 'not measured'
+      : `${fixed(value)}x (by CPU time per request: ${fixed(cpuRatio(a, b, route))}x)`;
+  return { target, measured, met: value === undefined ? undefined : value >= threshold };
+}
+
+/**
+ * Memory: a leak grows RSS steadily, while a heap settling to its working size grows it early and
+ * stops. So growth is judged from the soak's steady point (a third in) to its end; the RSS right
+ * after warm-up is reported next to it.
+ */
+export const RSS_GROWTH_ALLOWED = 0.05;
+
+function memoryCheck(soak: readonly SoakResult[]): TargetCheck {
+  const seconds = soak[0]?.seconds ?? 0;
+  const growths = soak.map((row) => ({
+    label: row.label,
+    growth: row.rssEnd / row.rssSteady - 1,
+    text: `${mb(row.rssStart)} / ${mb(row.rssSteady)} / ${mb(row.rssEnd)} MB`,
+  }));
+  const worst = growths.reduce((a, b) => (b.growth > a.growth ? b : a));
+  return {
+    target: `memory: RSS grows <= ${RSS_GROWTH_ALLOWED * 100}% from ${Math.round(seconds / 3)} s to the end of a ${seconds} s /counter run`,
+    measured: `worst ${worst.label}: ${(worst.growth * 100).toFixed(1)}% (after warm-up / at ${Math.round(seconds / 3)} s / end: ${worst.text})`,
+    met: worst.growth <= RSS_GROWTH_ALLOWED,
+  };
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+export function checkTargets(
+  results: readonly ContenderResult[],
+  soak: readonly SoakResult[],
+  generator: GeneratorResult | { skipped: string } | undefined,
+): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  if (results.length > 0) {
+    checks.push(
+      atLeast(
+        'cookies on express >= 0.85 x bare express (/counter)',
+        results,
+        ['express/cookies', 'express/bare'],
+        'counter',
+        0.85,
+      ),
+      atLeast(
+        'cookies on fastify >= 0.70 x bare fastify (/counter)',
+        results,
+        ['fastify/cookies', 'fastify/bare'],
+        'counter',
+        0.7,
+      ),
+      atLeast(
+        'redis on express >= 1.3 x express-session + connect-redis (/counter)',
+        results,
+        ['express/redis', 'express/express-session-redis'],
+        'counter',
+        1.3,
+      ),
+      atLeast(
+        'files on express >= 10 x express-session + session-file-store (/counter)',
+        results,
+        ['express/files', 'express/express-session-files'],
+        'counter',
+        10,
+      ),
+    );
+    for (const framework of ['node', 'express', 'fastify', 'koa']) {
+      if (!byId(results, `${framework}/cookies`)) continue;
+      checks.push(
+        atLeast(
+          `cookies on ${framework}: read-only /peek >= 0.85 x bare ${framework}`,
+          results,
+          [`${framework}/cookies`, `${framework}/bare`],
+          'peek',
+          0.85,
+        ),
+      );
+    }
+    const ours = results.filter((result) => result.kind === 'ours' && result.peekSetsCookie !== undefined);
+    const writers = ours.filter((result) => result.peekSetsCookie);
+    if (ours.length > 0) {
+      checks.push({
+        target: 'read-only /peek sends no Set-Cookie (all our backends)',
+        measured: writers.length === 0 ? `none of ${ours.length}` : writers.map((w) => w.id).join(', '),
+        met: writers.length === 0,
+      });
+    }
+    if (soak.length === 0) {
+      checks.push({
+        target: 'memory: no RSS growth over a 60 s run',
+        measured: 'measured by `npm run bench -- --soak` (the table shows RSS over this shorter run)',
+        met: undefined,
+      });
+    }
+  }
+  if (soak.length > 0) checks.push(memoryCheck(soak));
+  if (generator && !('skipped' in generator)) {
+    const times = generator.oursMedianMs / generator.createViteMedianMs;
+    checks.push({
+      target: 'generator <= 3 x create-vite (median)',
+      measured: `${times.toFixed(2)}x (${Math.round(generator.oursMedianMs)} ms vs ${Math.round(generator.createViteMedianMs)} ms)`,
+      met: times <= 3,
+    });
+  }
+  return checks;
+}
