@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, collect, ensureCliBuilt, RUNTIME_SPEC, tempDir } from '../generator/support.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, type CliResult, collect, ensureCliBuilt, ROOT, RUNTIME_SPEC, tempDir } from '../generator/support.js';
 
 /**
  * The generator meets a hostile file system: the user's files must come out unchanged, with a clear
@@ -13,13 +13,29 @@ const FLAGS = ['--framework', 'express', '--backend', 'cookies', '--no-install',
 const NOBODY = { uid: 65534, gid: 65534 };
 const isRoot = process.getuid?.() === 0;
 
-beforeAll(ensureCliBuilt);
-
 let dirs: Array<{ remove(): void }> = [];
 afterEach(() => {
   for (const dir of dirs) dir.remove();
   dirs = [];
 });
+
+/**
+ * `nobody` may not be able to reach the checkout (a clone under a 0700 temp folder, as in CI), so the
+ * unprivileged runs use a copy of the built command (self-contained: bin, bundle, templates) in a
+ * folder everyone can read.
+ */
+let unprivilegedBin = BIN;
+const cliCopy = tempDir('csm-gen-cli-');
+beforeAll(async () => {
+  await ensureCliBuilt();
+  if (!isRoot) return;
+  chmodSync(cliCopy.path, 0o755);
+  for (const part of ['bin', 'dist', 'templates', 'package.json']) {
+    cpSync(join(ROOT, part), join(cliCopy.path, part), { recursive: true });
+  }
+  unprivilegedBin = join(cliCopy.path, 'bin', 'create-session-manager.js');
+});
+afterAll(() => cliCopy.remove());
 
 function project(files: Record<string, string>): string {
   const dir = tempDir('csm-gen-faults-');
@@ -53,11 +69,18 @@ function snapshot(dir: string): Record<string, string> {
 
 /** Runs the command without a terminal; `asUnprivileged` drops root for the permission cases. */
 function run(args: readonly string[], cwd: string, asUnprivileged = false): Promise<CliResult> {
-  const command = [process.execPath, BIN, ...args];
   const [file, ...rest] =
     asUnprivileged && isRoot
-      ? ['setpriv', `--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', ...command]
-      : command;
+      ? [
+          'setpriv',
+          `--reuid=${NOBODY.uid}`,
+          `--regid=${NOBODY.gid}`,
+          '--clear-groups',
+          process.execPath,
+          unprivilegedBin,
+          ...args,
+        ]
+      : [process.execPath, BIN, ...args];
   const child = spawn(file as string, rest, {
     cwd,
     env: { ...process.env, HOME: cwd, NO_COLOR: '1', FORCE_COLOR: undefined, npm_config_user_agent: undefined },
