@@ -1,8 +1,18 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, collect, ensureCliBuilt, ROOT, RUNTIME_SPEC, tempDir } from '../generator/support.js';
+import {
+  BIN,
+  type CliResult,
+  collect,
+  ensureCliBuilt,
+  projectWith,
+  ROOT,
+  RUNTIME_SPEC,
+  snapshotEntries,
+  tempDir,
+} from '../generator/support.js';
 
 /**
  * The generator meets a hostile file system: the user's files must come out unchanged, with a clear
@@ -38,34 +48,12 @@ beforeAll(async () => {
 afterAll(() => cliCopy.remove());
 
 function project(files: Record<string, string>): string {
-  const dir = tempDir('csm-gen-faults-');
+  const dir = projectWith('csm-gen-faults-', files);
   dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir.path, path, '..'), { recursive: true });
-    writeFileSync(join(dir.path, path), content);
-  }
   return dir.path;
 }
 
-/** Every file and folder under `dir`, with each file's bytes and each entry's mode. */
-function snapshot(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (folder: string) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      const mode = (statSync(path).mode & 0o7777).toString(8);
-      if (entry.isDirectory()) {
-        entries[`${relative(dir, path)}/`] = mode;
-        walk(path);
-      } else {
-        // latin1 maps each byte to one character: equal strings mean byte-identical files.
-        entries[relative(dir, path)] = `${mode} ${readFileSync(path, 'latin1')}`;
-      }
-    }
-  };
-  walk(dir);
-  return entries;
-}
+const snapshot = snapshotEntries;
 
 /** Runs the command without a terminal; `asUnprivileged` drops root for the permission cases. */
 function run(args: readonly string[], cwd: string, asUnprivileged = false): Promise<CliResult> {

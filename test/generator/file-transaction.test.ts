@@ -1,18 +1,8 @@
-import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileTransaction } from '../../generators/file-transaction.js';
-import { tempDir } from './support.js';
+import { projectWith, snapshotEntries } from './support.js';
 
 // The generator's all-or-nothing writes, in process against real temp folders.
 let dirs: Array<{ remove(): void }> = [];
@@ -22,32 +12,12 @@ afterEach(() => {
 });
 
 function project(files: Record<string, string>): string {
-  const dir = tempDir('csm-transaction-');
+  const dir = projectWith('csm-transaction-', files);
   dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir.path, path, '..'), { recursive: true });
-    writeFileSync(join(dir.path, path), content);
-  }
   return dir.path;
 }
 
-/** Every entry under `dir`: folders as `name/`, files as `mode content`, links as `-> target`. */
-function snapshot(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (folder: string) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      const name = relative(dir, path);
-      if (entry.isSymbolicLink()) entries[name] = `-> ${readlinkSync(path)}`;
-      else if (entry.isDirectory()) {
-        entries[`${name}/`] = '';
-        walk(path);
-      } else entries[name] = `${(statSync(path).mode & 0o777).toString(8)} ${readFileSync(path, 'latin1')}`;
-    }
-  };
-  walk(dir);
-  return entries;
-}
+const snapshot = snapshotEntries;
 
 describe('FileTransaction', () => {
   it('puts every staged file in place only at commit, keeping modes and symbolic links', () => {

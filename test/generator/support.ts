@@ -1,5 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +88,41 @@ export function collect(child: ChildProcess): Promise<CliResult> {
 export function tempDir(prefix = 'csm-gen-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A fresh temporary folder holding `files` (path -> content), a user's project for a test. */
+export function projectWith(prefix: string, files: Record<string, string>): { path: string; remove(): void } {
+  const dir = tempDir(prefix);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir.path, path, '..'), { recursive: true });
+    writeFileSync(join(dir.path, path), content);
+  }
+  return dir;
+}
+
+/**
+ * Every entry under `dir`, to compare before and after a run: folders as `name/` with their mode,
+ * files as their mode and bytes (latin1 maps each byte to one character), links as `-> target`.
+ */
+export function snapshotEntries(dir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      const name = relative(dir, path);
+      if (entry.isSymbolicLink()) {
+        entries[name] = `-> ${readlinkSync(path)}`;
+        continue;
+      }
+      const mode = (statSync(path).mode & 0o7777).toString(8);
+      if (entry.isDirectory()) {
+        entries[`${name}/`] = mode;
+        walk(path);
+      } else entries[name] = `${mode} ${readFileSync(path, 'latin1')}`;
+    }
+  };
+  walk(dir);
+  return entries;
 }
 
 /** Every file under `dir` (skipping node_modules), as relative path -> content, in a stable order. */
