@@ -29,12 +29,19 @@ afterAll(async () => {
 });
 
 /** The commands on this file's keys that `act` caused (a marker command tells when the monitor caught up). */
-async function commandsOf(act: () => Promise<unknown>): Promise<string[][]> {
-  const start = seen.length;
-  await act();
+/** Sends a marker command and waits until MONITOR has delivered it: everything before it has arrived. */
+async function monitorBarrier(): Promise<number> {
   const marker = `${prefix}barrier:${++barrier}`;
   await client.exists(marker);
   await vi.waitFor(() => expect(seen.some((args) => args[1] === marker)).toBe(true), { timeout: 5000, interval: 5 });
+  return seen.findIndex((args) => args[1] === marker);
+}
+
+async function commandsOf(act: () => Promise<unknown>): Promise<string[][]> {
+  // MONITOR delivers asynchronously: a barrier first, so commands sent before `act` are not counted.
+  const start = (await monitorBarrier()) + 1;
+  await act();
+  await monitorBarrier();
   return seen
     .slice(start)
     .filter((args) => !args[1]?.startsWith(`${prefix}barrier:`))
