@@ -84,7 +84,7 @@ export async function monitorRedis(redisUrl: string, prefix: string) {
     else if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
   });
   return {
-    /** The command names seen so far, for example ['GET', 'PTTL', 'SET']. */
+    /** The command names seen so far, for example ['EVAL', 'GET', 'PTTL', 'SET']. */
     commands: () => seen.map((args) => args[0]?.toUpperCase() ?? ''),
     clear: () => {
       seen.length = 0;
