@@ -35,7 +35,8 @@ export const session: Session<SessionData> = new Proxy({} as Session<SessionData
   deleteProperty: (_, key) => Reflect.deleteProperty(current('session').data, key),
   has: (_, key) => Reflect.has(current('session').data, key),
   ownKeys: () => Reflect.ownKeys(current('session').record),
-  getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(current('session').record, key),
+  // Through the guard, which must see nested objects handed out (they can be changed in place).
+  getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(current('session').data, key),
   defineProperty: (_, key, descriptor) => Reflect.defineProperty(current('session').data, key, descriptor),
 });
 

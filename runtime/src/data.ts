@@ -120,22 +120,35 @@ function stripForbidden(value: unknown): void {
 /** Reads the owner a guarded object was made for; module-private, so no session key can reach it. */
 const OWNER = Symbol('session owner');
 
+/** What a guard reports to: whether the data may have changed since it was loaded. */
+export interface GuardOwner {
+  touched: boolean;
+}
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null;
+
 /**
  * One guard per session object, holding its owner (the SessionState), so that the control
  * functions find the state from the data object without a WeakMap: a WeakMap entry per request
- * costs more garbage collection work (ephemerons) than the rest of loading a session.
+ * costs more garbage collection work (ephemerons) than the rest of loading a session. Every way
+ * the data can change passes through here (a set, a delete, or an object value handed out, which
+ * may be changed in place), and marks the owner touched.
  */
 class DataGuard implements ProxyHandler<SessionRecord> {
-  constructor(private readonly owner: object | undefined) {}
+  constructor(private readonly owner: GuardOwner | undefined) {}
 
   // Missing keys, and anything inherited such as `toString`, read as undefined.
   get(target: SessionRecord, key: string | symbol): unknown {
-    if (typeof key === 'string') return Object.hasOwn(target, key) ? target[key] : undefined;
-    return key === OWNER ? this.owner : undefined;
+    if (typeof key !== 'string') return key === OWNER ? this.owner : undefined;
+    if (!Object.hasOwn(target, key)) return undefined;
+    const value = target[key];
+    if (this.owner !== undefined && isObject(value)) this.owner.touched = true;
+    return value;
   }
   set(target: SessionRecord, key: string | symbol, value: unknown): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
+    if (this.owner !== undefined) this.owner.touched = true;
     if (value === undefined) {
       delete target[key];
       return true;
@@ -144,13 +157,24 @@ class DataGuard implements ProxyHandler<SessionRecord> {
     target[key] = value;
     return true;
   }
+  deleteProperty(target: SessionRecord, key: string | symbol): boolean {
+    if (this.owner !== undefined) this.owner.touched = true;
+    return Reflect.deleteProperty(target, key);
+  }
   defineProperty(target: SessionRecord, key: string | symbol, descriptor: PropertyDescriptor): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
     if (!('value' in descriptor)) throw new SessionDataError(key, `Session key "${key}" cannot be an accessor.`);
     assertStorable(descriptor.value, key);
+    if (this.owner !== undefined) this.owner.touched = true;
     target[key] = descriptor.value;
     return true;
+  }
+  getOwnPropertyDescriptor(target: SessionRecord, key: string | symbol): PropertyDescriptor | undefined {
+    const descriptor = Reflect.getOwnPropertyDescriptor(target, key);
+    // `{ ...session }`, Object.values and Object.entries hand nested objects out this way.
+    if (this.owner !== undefined && isObject(descriptor?.value)) this.owner.touched = true;
+    return descriptor;
   }
   has(target: SessionRecord, key: string | symbol): boolean {
     return typeof key === 'string' && Object.hasOwn(target, key);
@@ -164,11 +188,11 @@ class DataGuard implements ProxyHandler<SessionRecord> {
  * The object user code sees: the plain record behind a guard that checks every assignment.
  * `owner` is what ownerOf gives back for it.
  */
-export function guardData(record: SessionRecord, owner?: object): SessionRecord {
+export function guardData(record: SessionRecord, owner?: GuardOwner): SessionRecord {
   return new Proxy(record, new DataGuard(owner));
 }
 
 /** The owner passed to guardData, or undefined for any object guardData did not make. */
-export function ownerOf(data: object): object | undefined {
-  return (data as { [OWNER]?: object })[OWNER];
+export function ownerOf(data: object): GuardOwner | undefined {
+  return (data as { [OWNER]?: GuardOwner })[OWNER];
 }

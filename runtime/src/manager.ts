@@ -1,11 +1,10 @@
-import { type Backend, type CommitPlan, NOTHING_TO_COMMIT } from './backends/backend.js';
+import { type Backend, type CommitPlan, type LoadedSession, NOTHING_TO_COMMIT } from './backends/backend.js';
 import { CookiesBackend } from './backends/cookies.js';
 import { FilesStore } from './backends/files.js';
 import { type RedisClient, RedisStore } from './backends/redis.js';
 import { StoreBackend } from './backends/store.js';
-import { readSessionCookies, SetCookieWriter } from './cookie-header.js';
+import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cookie-header.js';
 import { serialize } from './data.js';
-import { newSessionId } from './ids.js';
 import {
   type CookiesOptions,
   type FilesOptions,
@@ -73,10 +72,26 @@ export class SessionManager<T extends object = SessionData> {
    * (missing, tampered, expired, unknown id). Rejects only with a SessionStoreError.
    */
   async load(cookieHeader: string | undefined, now = Date.now()): Promise<SessionState<T>> {
+    return this.loadEager(cookieHeader, now);
+  }
+
+  /**
+   * The same as `load`, but the state itself, not a promise, when the backend needs no I/O (cookies,
+   * with no revocation list or an in-memory one). The adapters use it: a promise and a microtask
+   * per request are measurable next to a bare framework's 20 µs.
+   */
+  loadEager(cookieHeader: string | undefined, now = Date.now()): SessionState<T> | Promise<SessionState<T>> {
     const cookies = readSessionCookies(cookieHeader, this.options.cookieName);
-    const loaded = cookies.main === undefined ? undefined : await this.backend.load(cookies, now);
+    if (cookies.main === undefined) return this.stateFor(undefined, cookies, now);
+    const loaded = this.backend.load(cookies, now);
+    return loaded instanceof Promise
+      ? loaded.then((found) => this.stateFor(found, cookies, now))
+      : this.stateFor(loaded, cookies, now);
+  }
+
+  private stateFor(loaded: LoadedSession | undefined, cookies: RequestCookies, now: number): SessionState<T> {
     if (loaded === undefined) {
-      return new SessionState<T>({}, newSessionId(), undefined, now + this.expireMs, cookies, false);
+      return new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false);
     }
     const baseline = loaded.text ?? JSON.stringify(loaded.data);
     return new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, loaded.stale === true);
@@ -89,7 +104,7 @@ export class SessionManager<T extends object = SessionData> {
    */
   commit(state: SessionState<T>, now = Date.now()): CommitPlan {
     if (state.discarded) return NOTHING_TO_COMMIT;
-    const text = serialize(state.record);
+    const text = !state.touched && state.baseline !== undefined ? state.baseline : serialize(state.record);
     const { cookies } = state;
     const hadCookie = cookies.main !== undefined || cookies.chunks.size > 0;
     if (text === '{}') {

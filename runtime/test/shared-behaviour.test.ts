@@ -66,6 +66,38 @@ describe.each(fixtures)('with the %s backend', (kind, makeFixture) => {
     expect((await manager.load(jar.header())).data.user).toEqual({ name: 'x', tags: ['a'] });
   });
 
+  // Commit skips serializing a session nothing could have changed; every way a nested object can
+  // leave the guard must count as a possible change.
+  const exposures: [string, (data: Data) => void][] = [
+    ['a property read', (data) => ((data.user as Data).name = 'x')],
+    ['a spread copy', (data) => (({ ...data }.user as Data).name = 'x')],
+    ['Object.values', (data) => ((Object.values(data)[0] as Data).name = 'x')],
+    ['Object.entries', (data) => ((Object.entries(data)[0]?.[1] as Data).name = 'x')],
+    ['a property descriptor', (data) => ((Object.getOwnPropertyDescriptor(data, 'user')?.value as Data).name = 'x')],
+    ['delete of a nested key', (data) => delete (data.user as Data).tags],
+    ['delete of a key', (data) => delete data.user],
+  ];
+  it.each(exposures)('sees a nested change made through %s', async (_, change) => {
+    const { jar } = await stored();
+    const before = (await manager.load(jar.header())).record;
+    const { plan } = await exchange(manager, jar, (s) => change(s.data));
+    expect(plan.setCookies.length).toBeGreaterThan(0);
+    const after = (await manager.load(jar.header())).record;
+    expect(after).not.toEqual(before);
+  });
+
+  it('reading only primitives leaves the session untouched, and commits nothing', async () => {
+    const { jar } = await stored({ n: 1, name: 'ada' });
+    const { state, plan } = await exchange(manager, jar, (s) => {
+      void s.data.n;
+      void s.data.name;
+      void ('n' in s.data);
+      void Object.keys(s.data);
+    });
+    expect(state.touched).toBe(false);
+    expect(plan).toEqual({ setCookies: [], persist: undefined });
+  });
+
   it('sets no cookie and stores nothing for a new session left empty', async () => {
     const before = await fixture.storedIds();
     const { plan, state } = await exchange(manager, new CookieJar(), (s) => {

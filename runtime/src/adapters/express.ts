@@ -28,14 +28,14 @@ export function sessions<T extends object = SessionData>(
 ): RequestHandler {
   const onError = options.onError ?? defaultOnError;
   return (req, res, next) => {
-    manager.load(req.headers.cookie).then(
-      (state) => {
-        commitWithResponse(res, manager, state, onError);
-        req.session = state.data as Session<SessionData>;
-        // The rest of the chain runs synchronously from next(), so it inherits the session context.
-        runWithSession(state as SessionState<object>, () => next());
-      },
-      (error: unknown) => sendFailure(res, error, onError),
-    );
+    const start = (state: SessionState<T>) => {
+      commitWithResponse(res, manager, state, onError);
+      req.session = state.data as Session<SessionData>;
+      // The rest of the chain runs synchronously from next(), so it inherits the session context.
+      runWithSession(state as SessionState<object>, () => next());
+    };
+    const loading = manager.loadEager(req.headers.cookie);
+    if (!(loading instanceof Promise)) return start(loading);
+    loading.then(start, (error: unknown) => sendFailure(res, error, onError));
   };
 }

@@ -35,7 +35,8 @@ export function sessions<T extends object = SessionData>(
   return async (c, next) => {
     let state: SessionState<T>;
     try {
-      state = await manager.load(c.req.header('cookie'));
+      const loading = manager.loadEager(c.req.header('cookie'));
+      state = loading instanceof Promise ? await loading : loading;
     } catch (error) {
       onError(error);
       const { status, body } = failureResponse(error);
@@ -45,7 +46,8 @@ export function sessions<T extends object = SessionData>(
     await runWithSession(state as SessionState<object>, next);
     if (c.error !== undefined) state.discarded = true;
     try {
-      for (const cookie of await commitBeforeSend(manager, state, c.res.status)) {
+      const committing = commitBeforeSend(manager, state, c.res.status);
+      for (const cookie of committing instanceof Promise ? await committing : committing) {
         c.header('Set-Cookie', cookie, { append: true });
       }
       // On @hono/node-server the node response is at hand: report changes made while the body streams.

@@ -38,7 +38,8 @@ export function sessions<T extends object = SessionData>(
   return async (ctx, next) => {
     let state: SessionState<T>;
     try {
-      state = await manager.load(ctx.headers.cookie);
+      const loading = manager.loadEager(ctx.headers.cookie);
+      state = loading instanceof Promise ? await loading : loading;
     } catch (error) {
       fail(ctx, error);
       return;
@@ -51,7 +52,10 @@ export function sessions<T extends object = SessionData>(
       throw error;
     }
     try {
-      for (const cookie of await commitBeforeSend(manager, state, ctx.status)) ctx.append('Set-Cookie', cookie);
+      const committing = commitBeforeSend(manager, state, ctx.status);
+      for (const cookie of committing instanceof Promise ? await committing : committing) {
+        ctx.append('Set-Cookie', cookie);
+      }
       if (isStream(ctx.body)) ctx.res.once('finish', lateChangeCheck(state as SessionState<object>, onError));
     } catch (error) {
       fail(ctx, error);

@@ -27,7 +27,8 @@ export function withSessions<T extends object = SessionData>(
   return async (req, res) => {
     let state: SessionState<T>;
     try {
-      state = await manager.load(req.headers.cookie);
+      const loading = manager.loadEager(req.headers.cookie);
+      state = loading instanceof Promise ? await loading : loading;
     } catch (error) {
       sendFailure(res, error, onError);
       return;
