@@ -52,7 +52,11 @@ const names = (commands: string[][]) => commands.map(([command]) => command);
 
 /** A load: one EVAL whose script runs GET and PTTL, which MONITOR lists after it. */
 const READ = ['EVAL', 'GET', 'PTTL'];
-const readOf = (key: string) => [['EVAL', expect.stringContaining('PTTL'), '1', key], ['GET', key], ['PTTL', key]];
+const readOf = (key: string) => [
+  ['EVAL', expect.stringContaining('PTTL'), '1', key],
+  ['GET', key],
+  ['PTTL', key],
+];
 
 function redisManager(options: RedisOptions = {}): SessionManager<Data> {
   return SessionManager.redis<Data>(client, { prefix, ...options });
