@@ -97,6 +97,26 @@ export function cpuRatio(
   return bottom / top;
 }
 
+/**
+ * With --repeat: the median of each round's ratio. The contenders of one round run a minute or two
+ * apart, so a slow spell of the machine (this VM has spells in which everything runs about twice
+ * as slow) hits both sides of one round's ratio more often than it hits both medians.
+ * Undefined without rounds.
+ */
+export function ratioByRound(
+  a: ContenderResult | undefined,
+  b: ContenderResult | undefined,
+  route: 'counter' | 'peek',
+  of: typeof ratio = ratio,
+): number | undefined {
+  const [first, second] = [a?.rounds, b?.rounds];
+  if (!first || !second || first.length !== second.length || first.length < 2) return undefined;
+  const values = first
+    .map((round, index) => of(round, second[index], route))
+    .filter((value): value is number => value !== undefined);
+  return values.length === 0 ? undefined : median(values);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
