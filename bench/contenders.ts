@@ -5,11 +5,14 @@
  * - `bare`: the framework with the same two routes and no session, the base of the ratios.
  * - `ours`: this project's runtime through its adapter for the framework; `peer` names the library it
  *   is compared with on the same framework (when one exists).
+ * - `floor`: the bare framework plus the least a sealed-cookie session must do (seal the new count
+ *   into a Set-Cookie; decrypt a cookie it did not seal itself) and nothing else: how far a cookies
+ *   target can be reached at all.
  * - `needs`: a redis-server or a fresh temp folder the orchestrator provides.
  */
 
 export type Framework = 'node' | 'express' | 'fastify' | 'koa';
-export type Kind = 'bare' | 'ours' | 'peer';
+export type Kind = 'bare' | 'ours' | 'peer' | 'floor';
 
 export interface Contender {
   /** `<framework>/<variant>`: what `--only` matches and the JSON is keyed by. */
@@ -85,6 +88,7 @@ export const CONTENDERS: readonly Contender[] = [
   }),
   row('express', 'cookie-session', { label: 'cookie-session', kind: 'peer', storage: 'signed cookie' }),
   row('express', 'iron-session', { label: 'iron-session (on express)', kind: 'peer', storage: 'sealed cookie' }),
+  row('express', 'seal-floor', { label: 'express + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
 
   row('fastify', 'bare', { label: 'fastify (no session)', kind: 'bare', storage: '-' }),
   row('fastify', 'cookies', {
@@ -107,6 +111,7 @@ export const CONTENDERS: readonly Contender[] = [
     kind: 'peer',
     storage: 'memory',
   }),
+  row('fastify', 'seal-floor', { label: 'fastify + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
 
   row('koa', 'bare', { label: 'koa (no session)', kind: 'bare', storage: '-' }),
   row('koa', 'cookies', {
@@ -122,9 +127,14 @@ export function bareOf(contender: Contender): string {
   return `${contender.framework}/bare`;
 }
 
+/** The id of the framework's sealed-cookie floor row (not every framework has one). */
+export function floorOf(contender: Contender): string {
+  return `${contender.framework}/seal-floor`;
+}
+
 /**
  * The contenders whose id contains one of the filters, plus the rows their ratios are computed
- * against (the framework's bare row, the compared peer), in table order.
+ * against (the framework's bare row, the compared peer, the floor for cookies), in table order.
  */
 export function selectContenders(filters: readonly string[]): Contender[] {
   if (filters.length === 0) return [...CONTENDERS];
@@ -134,6 +144,8 @@ export function selectContenders(filters: readonly string[]): Contender[] {
     wanted.add(contender.id);
     wanted.add(bareOf(contender));
     if (contender.peer) wanted.add(contender.peer);
+    // A cookies target is read next to its framework's floor.
+    if (contender.variant === 'cookies') wanted.add(floorOf(contender));
   }
   return CONTENDERS.filter((contender) => wanted.has(contender.id));
 }

@@ -11,6 +11,7 @@ import {
   peekVisit,
   requireEnv,
   SECRET,
+  sealedCounter,
   type Visits,
   variant,
 } from './serve.js';
@@ -30,6 +31,7 @@ const which = variant([
   'express-session-files',
   'cookie-session',
   'iron-session',
+  'seal-floor',
 ] as const);
 
 type Middleware = RequestHandler;
@@ -59,6 +61,10 @@ async function setup(): Promise<Setup> {
   switch (which) {
     case 'bare':
       return { session: () => ({}) };
+    case 'seal-floor':
+      return {
+        session: (req, res) => sealedCounter(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie)),
+      };
     case 'cookies':
     case 'files':
     case 'redis': {

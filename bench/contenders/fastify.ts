@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sessions } from '@session-manager/runtime/fastify';
-import Fastify, { type FastifyPluginCallback, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyPluginCallback, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   announce,
   countVisit,
@@ -9,15 +9,28 @@ import {
   ourManager,
   peekVisit,
   SECRET,
+  sealedCounter,
   type Visits,
+  VisitsThrough,
   variant,
 } from './serve.js';
 
-/** fastify contenders: bare, this project's three backends, @fastify/secure-session and @fastify/session. */
-const which = variant(['bare', 'cookies', 'files', 'redis', 'secure-session', 'fastify-session'] as const);
+/**
+ * fastify contenders: bare, this project's three backends, @fastify/secure-session, @fastify/session
+ * and the sealed-cookie floor.
+ */
+const which = variant([
+  'bare',
+  'cookies',
+  'files',
+  'redis',
+  'secure-session',
+  'fastify-session',
+  'seal-floor',
+] as const);
 
 const app = Fastify({ logger: false });
-let session: (request: FastifyRequest) => Visits = () => ({});
+let session: (request: FastifyRequest, reply: FastifyReply) => Visits = () => ({});
 let close: () => Promise<void> = async () => {};
 
 type Plugin = FastifyPluginCallback<Record<string, unknown>>;
@@ -25,6 +38,9 @@ const decorated = (request: FastifyRequest) => (request as unknown as { session:
 
 switch (which) {
   case 'bare':
+    break;
+  case 'seal-floor':
+    session = (request, reply) => sealedCounter(request.headers.cookie, (cookie) => reply.header('set-cookie', cookie));
     break;
   case 'cookies':
   case 'files':
@@ -50,14 +66,7 @@ switch (which) {
     // Its documented get/set API, which is cheaper than its property proxy.
     session = (request) => {
       const secure = (request as unknown as { session: SecureSession }).session;
-      return {
-        get counter() {
-          return secure.get('counter');
-        },
-        set counter(value: number | undefined) {
-          secure.set('counter', value as number);
-        },
-      };
+      return new VisitsThrough(secure.get('counter'), (value) => secure.set('counter', value));
     };
     break;
   }
@@ -75,11 +84,11 @@ switch (which) {
 
 app.get('/counter', async (request, reply) => {
   reply.type('text/plain; charset=utf-8');
-  return countVisit(session(request));
+  return countVisit(session(request, reply));
 });
 app.get('/peek', async (request, reply) => {
   reply.type('text/plain; charset=utf-8');
-  return peekVisit(session(request));
+  return peekVisit(session(request, reply));
 });
 
 await app.listen({ port: 0, host: '127.0.0.1' });
