@@ -141,7 +141,8 @@ function sealCount(value: number): string {
     randomFillSync(FLOOR_IVS);
     floorIvAt = 0;
   }
-  const iv = FLOOR_IVS.subarray(floorIvAt, (floorIvAt += 12));
+  const iv = FLOOR_IVS.subarray(floorIvAt, floorIvAt + 12);
+  floorIvAt += 12;
   const cipher = createCipheriv('aes-256-gcm', FLOOR_KEY, iv);
   const sealed = Buffer.concat([
     iv,
