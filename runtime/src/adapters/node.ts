@@ -22,36 +22,67 @@ export function withSessions<T extends object = SessionData>(
   manager: SessionManager<T>,
   handler: (req: IncomingMessage, res: ServerResponse, session: Session<T>) => unknown,
   options: AdapterOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? defaultOnError;
-  return async (req, res) => {
-    let state: SessionState<T>;
-    try {
-      const loading = manager.loadEager(req.headers.cookie);
-      state = loading instanceof Promise ? await loading : loading;
-    } catch (error) {
-      sendFailure(res, error, onError);
-      return;
-    }
+  const serve = (req: IncomingMessage, res: ServerResponse, state: SessionState<T>) => {
     commitWithResponse(res, manager, state, onError);
+    let result: unknown;
     try {
-      const result = await runWithSession(state as SessionState<object>, () => handler(req, res, state.data));
-      if (!res.writableEnded && (typeof result === 'string' || result instanceof Uint8Array)) {
-        if (!res.hasHeader('Content-Type') && typeof result === 'string')
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end(result);
-      }
+      result = runWithSession(state as SessionState<object>, () => handler(req, res, state.data));
     } catch (error) {
-      // A failed handler keeps no session change (see README: failure behaviour).
-      state.discarded = true;
-      onError(error);
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end('Internal Server Error');
-      } else if (!res.writableEnded) {
-        res.destroy(error instanceof Error ? error : undefined);
-      }
+      return fail(res, state, error, onError);
     }
+    const finish = (value: unknown) => {
+      try {
+        send(res, value);
+      } catch (error) {
+        fail(res, state, error, onError);
+      }
+    };
+    // Await only a handler that returned a promise: an async wrapper costs several promises a
+    // request, which AsyncLocalStorage's hooks make dearer. A synchronous result is still sent
+    // from a microtask: ending the response inside the HTTP parser's callback cost node:http about
+    // 8 µs more a /counter request than ending it right after (pipelined responses, A/B measured).
+    if (isThenable(result)) result.then(finish, (error: unknown) => fail(res, state, error, onError));
+    else queueMicrotask(() => finish(result));
   };
+  return (req, res) => {
+    let loading: SessionState<T> | Promise<SessionState<T>>;
+    try {
+      loading = manager.loadEager(req.headers.cookie);
+    } catch (error) {
+      return sendFailure(res, error, onError);
+    }
+    if (!(loading instanceof Promise)) return serve(req, res, loading);
+    loading.then(
+      (state) => serve(req, res, state),
+      (error: unknown) => sendFailure(res, error, onError),
+    );
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** A string or bytes the handler returned is the body, unless it ended the response itself. */
+function send(res: ServerResponse, result: unknown): void {
+  if (!res.writableEnded && (typeof result === 'string' || result instanceof Uint8Array)) {
+    if (!res.hasHeader('Content-Type') && typeof result === 'string')
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(result);
+  }
+}
+
+/** A failed handler keeps no session change (see README: failure behaviour). */
+function fail(res: ServerResponse, state: SessionState<object>, error: unknown, onError: (error: unknown) => void) {
+  state.discarded = true;
+  onError(error);
+  if (!res.headersSent) {
+    res.statusCode = 500;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end('Internal Server Error');
+  } else if (!res.writableEnded) {
+    res.destroy(error instanceof Error ? error : undefined);
+  }
 }
