@@ -26,6 +26,7 @@ const ROUTES: Record<string, Handler> = {
   '/async': async (_req, _res, session) => `async ${count(session)}`,
   // A thenable that is not a native promise: awaited as `await` would.
   '/thenable': (_req, _res, session) => ({
+    // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise is the case under test
     then(resolve: (value: string) => void) {
       setImmediate(() => resolve(`thenable ${count(session)}`));
     },
