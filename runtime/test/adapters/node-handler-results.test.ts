@@ -1,11 +1,9 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
-import { withSessions } from '../../src/adapters/node.js';
 import { SessionManager } from '../../src/index.js';
 import type { Session } from '../../src/types.js';
+import { type RunningServer, startNodeApp } from '../faults/support/server.js';
 
 /**
  * withSessions answers a handler's result without waiting when the handler is synchronous, and
@@ -47,25 +45,17 @@ const ROUTES: Record<string, Handler> = {
 };
 
 describe('withSessions: what the handler returns', () => {
-  let server: Server;
+  let app: RunningServer;
   let url: string;
-  const errors: string[] = [];
+  let errors: unknown[];
 
   beforeAll(async () => {
-    const manager = SessionManager.cookies(SECRET);
-    server = createServer(
-      withSessions(manager, (req, res, session) => (ROUTES[req.url ?? ''] as Handler)(req, res, session), {
-        onError: (error) => errors.push((error as Error).message),
-      }),
+    app = await startNodeApp(SessionManager.cookies(SECRET), (req, res, session) =>
+      (ROUTES[req.url ?? ''] as Handler)(req, res, session),
     );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ url, errors } = app);
   });
-  afterAll(async () => {
-    server.close();
-    await once(server, 'close');
-  });
+  afterAll(() => app.close());
 
   it.each([
     ['/sync', 'sync'],
@@ -94,7 +84,7 @@ describe('withSessions: what the handler returns', () => {
     expect(failed.status).toBe(500);
     expect(failed.body).toBe('Internal Server Error');
     expect(failed.setCookies).toEqual([]);
-    expect(errors).toEqual([message]);
+    expect(errors.map((error) => (error as Error).message)).toEqual([message]);
     expect((await jar.get(`${url}/peek`)).body).toBe('peek 1');
   });
 });
