@@ -43,7 +43,9 @@ export function withSessions<T extends object = SessionData>(
     // request, which AsyncLocalStorage's hooks make dearer. A synchronous result is still sent
     // from a microtask: ending the response inside the HTTP parser's callback cost node:http about
     // 8 µs more a /counter request than ending it right after (pipelined responses, A/B measured).
-    if (isThenable(result)) result.then(finish, (error: unknown) => fail(res, state, error, onError));
+    // Promise.resolve adopts a thenable as `await` would (a `then` that throws is a rejection) and
+    // hands a native promise back as it is.
+    if (isThenable(result)) Promise.resolve(result).then(finish, (error: unknown) => fail(res, state, error, onError));
     else queueMicrotask(() => finish(result));
   };
   return (req, res) => {
@@ -62,7 +64,11 @@ export function withSessions<T extends object = SessionData>(
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** A string or bytes the handler returned is the body, unless it ended the response itself. */

@@ -41,6 +41,14 @@ const ROUTES: Record<string, Handler> = {
     count(session);
     throw new Error('async boom');
   },
+  // A thenable whose `then` throws: a rejection, as under `await`, never an uncaught exception.
+  '/then-throws': (_req, _res, session) => ({
+    // biome-ignore lint/suspicious/noThenProperty: a broken thenable is the case under test
+    then() {
+      count(session);
+      throw new Error('then boom');
+    },
+  }),
   '/peek': (_req, _res, session) => `peek ${String(session.counter)}`,
 };
 
@@ -76,6 +84,7 @@ describe('withSessions: what the handler returns', () => {
   it.each([
     ['/throws', 'sync boom'],
     ['/rejects', 'async boom'],
+    ['/then-throws', 'then boom'],
   ])('%s: answers 500, keeps no change and reports the error', async (route, message) => {
     const jar = new CookieJar();
     expect((await jar.get(`${url}/sync`)).body).toBe('sync 1');
