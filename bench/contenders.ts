@@ -7,7 +7,8 @@
  *   is compared with on the same framework (when one exists).
  * - `floor`: the bare framework plus the least a sealed-cookie session must do (seal the new count
  *   into a Set-Cookie; decrypt a cookie it did not seal itself) and nothing else: how far a cookies
- *   target can be reached at all.
+ *   target can be reached at all. Its `seal-floor-context` twin also runs each request inside an
+ *   AsyncLocalStorage, as an importable `session` needs: the least a library that offers one can do.
  * - `needs`: a redis-server or a fresh temp folder the orchestrator provides.
  */
 
@@ -47,6 +48,12 @@ export const CONTENDERS: readonly Contender[] = [
   row('node', 'cookies', { label: 'node:http + ours cookies', kind: 'ours', storage: 'sealed cookie' }),
   row('node', 'files', { label: 'node:http + ours files', kind: 'ours', storage: 'files', needs: 'files' }),
   row('node', 'redis', { label: 'node:http + ours redis', kind: 'ours', storage: 'redis', needs: 'redis' }),
+  row('node', 'seal-floor', { label: 'node:http + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
+  row('node', 'seal-floor-context', {
+    label: 'node:http + bare AES-GCM cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
 
   row('express', 'bare', { label: 'express (no session)', kind: 'bare', storage: '-' }),
   row('express', 'cookies', {
@@ -89,6 +96,11 @@ export const CONTENDERS: readonly Contender[] = [
   row('express', 'cookie-session', { label: 'cookie-session', kind: 'peer', storage: 'signed cookie' }),
   row('express', 'iron-session', { label: 'iron-session (on express)', kind: 'peer', storage: 'sealed cookie' }),
   row('express', 'seal-floor', { label: 'express + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
+  row('express', 'seal-floor-context', {
+    label: 'express + bare AES-GCM cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
 
   row('fastify', 'bare', { label: 'fastify (no session)', kind: 'bare', storage: '-' }),
   row('fastify', 'cookies', {
@@ -112,6 +124,11 @@ export const CONTENDERS: readonly Contender[] = [
     storage: 'memory',
   }),
   row('fastify', 'seal-floor', { label: 'fastify + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
+  row('fastify', 'seal-floor-context', {
+    label: 'fastify + bare AES-GCM cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
 
   row('koa', 'bare', { label: 'koa (no session)', kind: 'bare', storage: '-' }),
   row('koa', 'cookies', {
@@ -121,15 +138,21 @@ export const CONTENDERS: readonly Contender[] = [
     peer: 'koa/koa-session',
   }),
   row('koa', 'koa-session', { label: 'koa-session', kind: 'peer', storage: 'signed cookie' }),
+  row('koa', 'seal-floor', { label: 'koa + bare AES-GCM cookie', kind: 'floor', storage: 'sealed cookie' }),
+  row('koa', 'seal-floor-context', {
+    label: 'koa + bare AES-GCM cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
 ];
 
 export function bareOf(contender: Contender): string {
   return `${contender.framework}/bare`;
 }
 
-/** The id of the framework's sealed-cookie floor row (not every framework has one). */
-export function floorOf(contender: Contender): string {
-  return `${contender.framework}/seal-floor`;
+/** The ids of the framework's sealed-cookie floor rows, without and with a request context. */
+export function floorsOf(contender: Contender): string[] {
+  return [`${contender.framework}/seal-floor`, `${contender.framework}/seal-floor-context`];
 }
 
 /**
@@ -145,7 +168,7 @@ export function selectContenders(filters: readonly string[]): Contender[] {
     wanted.add(bareOf(contender));
     if (contender.peer) wanted.add(contender.peer);
     // A cookies target is read next to its framework's floor.
-    if (contender.variant === 'cookies') wanted.add(floorOf(contender));
+    if (contender.variant === 'cookies') for (const floor of floorsOf(contender)) wanted.add(floor);
   }
   return CONTENDERS.filter((contender) => wanted.has(contender.id));
 }

@@ -47,16 +47,23 @@ function atLeast(
 }
 
 /**
- * For a cookies target: how far the framework's floor row (a bare AES-GCM cookie counter, no
- * session logic) gets against the same base, so a run shows whether the threshold is reachable.
+ * For a cookies target: how far the framework's floor rows (a bare AES-GCM cookie counter, no
+ * session logic; then the same inside a request context, which an importable `session` needs) get
+ * against the same base, so a run shows whether the threshold is reachable.
  */
 function floorNote(results: readonly ContenderResult[], ids: [string, string], route: 'counter' | 'peek'): string {
   const [framework, variant] = ids[0].split('/');
   if (variant !== 'cookies' || !ids[1].endsWith('/bare')) return '';
-  const floor = byId(results, `${framework}/seal-floor`);
   const base = byId(results, ids[1]);
-  const value = ratioByRound(floor, base, route) ?? ratio(floor, base, route);
-  return value === undefined ? '' : `; the floor (bare AES-GCM cookie, no session logic): ${fixed(value)}x`;
+  const against = (id: string) => {
+    const floor = byId(results, id);
+    return ratioByRound(floor, base, route) ?? ratio(floor, base, route);
+  };
+  const bare = against(`${framework}/seal-floor`);
+  const withContext = against(`${framework}/seal-floor-context`);
+  if (bare === undefined) return '';
+  const context = withContext === undefined ? '' : `, with a request context: ${fixed(withContext)}x`;
+  return `; the floor (bare AES-GCM cookie, no session logic): ${fixed(bare)}x${context}`;
 }
 
 /**

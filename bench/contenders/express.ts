@@ -5,6 +5,7 @@ import {
   announce,
   countVisit,
   EXPIRE_SECONDS,
+  inRequestContext,
   loadPeer,
   loadPeerModule,
   ourManager,
@@ -32,6 +33,7 @@ const which = variant([
   'cookie-session',
   'iron-session',
   'seal-floor',
+  'seal-floor-context',
 ] as const);
 
 type Middleware = RequestHandler;
@@ -44,6 +46,8 @@ interface Setup {
 }
 
 const MAX_AGE_MS = EXPIRE_SECONDS * 1000;
+const floorSession = (req: Request, res: express.Response) =>
+  sealedCounter(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
 const requestSession = (req: Request) => (req as unknown as { session: Visits }).session;
 
 async function expressSession(store?: unknown): Promise<Middleware> {
@@ -62,9 +66,9 @@ async function setup(): Promise<Setup> {
     case 'bare':
       return { session: () => ({}) };
     case 'seal-floor':
-      return {
-        session: (req, res) => sealedCounter(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie)),
-      };
+      return { session: floorSession };
+    case 'seal-floor-context':
+      return { middleware: (req, _res, next) => inRequestContext(req, next), session: floorSession };
     case 'cookies':
     case 'files':
     case 'redis': {

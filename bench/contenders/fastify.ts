@@ -5,6 +5,7 @@ import {
   announce,
   countVisit,
   EXPIRE_SECONDS,
+  inRequestContext,
   loadPeer,
   ourManager,
   peekVisit,
@@ -27,6 +28,7 @@ const which = variant([
   'secure-session',
   'fastify-session',
   'seal-floor',
+  'seal-floor-context',
 ] as const);
 
 const app = Fastify({ logger: false });
@@ -34,13 +36,19 @@ let session: (request: FastifyRequest, reply: FastifyReply) => Visits = () => ({
 let close: () => Promise<void> = async () => {};
 
 type Plugin = FastifyPluginCallback<Record<string, unknown>>;
+const floorSession = (request: FastifyRequest, reply: FastifyReply) =>
+  sealedCounter(request.headers.cookie, (cookie) => reply.header('set-cookie', cookie));
 const decorated = (request: FastifyRequest) => (request as unknown as { session: Visits }).session;
 
 switch (which) {
   case 'bare':
     break;
+  case 'seal-floor-context':
+    app.addHook('onRequest', (request, _reply, next) => inRequestContext(request, next));
+    session = floorSession;
+    break;
   case 'seal-floor':
-    session = (request, reply) => sealedCounter(request.headers.cookie, (cookie) => reply.header('set-cookie', cookie));
+    session = floorSession;
     break;
   case 'cookies':
   case 'files':

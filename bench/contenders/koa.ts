@@ -4,22 +4,34 @@ import {
   announce,
   countVisit,
   EXPIRE_SECONDS,
+  inRequestContext,
   loadPeer,
   ourManager,
   peekVisit,
   SECRET,
+  sealedCounter,
   type Visits,
   variant,
 } from './serve.js';
 
-/** koa contenders: bare, this project's cookies backend, and koa-session (signed, not encrypted, cookies). */
-const which = variant(['bare', 'cookies', 'koa-session'] as const);
+/**
+ * koa contenders: bare, this project's cookies backend, koa-session (signed, not encrypted,
+ * cookies), and the sealed-cookie floor, without and with a request context.
+ */
+const which = variant(['bare', 'cookies', 'koa-session', 'seal-floor', 'seal-floor-context'] as const);
 
 const app = new Koa();
 let session: (ctx: Koa.Context) => Visits = () => ({});
 let close: () => Promise<void> = async () => {};
 
-if (which === 'cookies') {
+const floorSession = (ctx: Koa.Context) => sealedCounter(ctx.headers.cookie, (cookie) => ctx.set('set-cookie', cookie));
+
+if (which === 'seal-floor') {
+  session = floorSession;
+} else if (which === 'seal-floor-context') {
+  app.use((ctx, next) => inRequestContext(ctx, next));
+  session = floorSession;
+} else if (which === 'cookies') {
   const ours = ourManager('cookies');
   app.use(sessions(ours.manager));
   session = (ctx) => ctx.session as Visits;

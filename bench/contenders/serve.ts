@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -152,6 +153,18 @@ function sealCount(value: number): string {
   ]).toString('base64url');
   rememberFloor(sealed, value);
   return sealed;
+}
+
+const requestContext = new AsyncLocalStorage<object>();
+
+/**
+ * For the `seal-floor-context` rows: runs the rest of a request's chain inside an
+ * AsyncLocalStorage, as any library must for an importable `session` (GUIDE.md asks for one).
+ * Enabling it makes node run a hook for every promise and tick, which is the cost this row adds
+ * to the floor.
+ */
+export function inRequestContext<R>(request: object, next: () => R): R {
+  return requestContext.run(request, next);
 }
 
 /**
