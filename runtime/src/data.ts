@@ -79,9 +79,12 @@ function refuseKey(path: string): never {
   throw new SessionDataError(path, `Session key "${path}" is refused: it could pollute object prototypes.`);
 }
 
-/** Serializes session data for storage, checking every value first. */
-export function serialize(data: SessionRecord): string {
-  assertStorable(data, '');
+/**
+ * Serializes session data for storage. Every value is checked first, unless the guard saw every
+ * value go in (`checked`: none was an object that code may have changed since).
+ */
+export function serialize(data: SessionRecord, checked = false): string {
+  if (!checked) assertStorable(data, '');
   return JSON.stringify(data);
 }
 
@@ -120,9 +123,15 @@ function stripForbidden(value: unknown): void {
 /** Reads the owner a guarded object was made for; module-private, so no session key can reach it. */
 const OWNER = Symbol('session owner');
 
-/** What a guard reports to: whether the data may have changed since it was loaded. */
+/** What a guard reports to: whether the data may have changed since it was loaded, and how. */
 export interface GuardOwner {
   touched: boolean;
+  /**
+   * An object value was stored or handed out. Code may still hold it and change it in place, so
+   * only a check of the whole record at commit can tell it is storable. Without one, every value in
+   * the record was either parsed from JSON or checked as it was assigned.
+   */
+  objectsShared: boolean;
 }
 
 const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null;
@@ -142,7 +151,7 @@ class DataGuard implements ProxyHandler<SessionRecord> {
     if (typeof key !== 'string') return key === OWNER ? this.owner : undefined;
     if (!Object.hasOwn(target, key)) return undefined;
     const value = target[key];
-    if (this.owner !== undefined && isObject(value)) this.owner.touched = true;
+    if (this.owner !== undefined && isObject(value)) this.share();
     return value;
   }
   set(target: SessionRecord, key: string | symbol, value: unknown): boolean {
@@ -154,6 +163,7 @@ class DataGuard implements ProxyHandler<SessionRecord> {
       return true;
     }
     assertStorable(value, key);
+    if (this.owner !== undefined && isObject(value)) this.owner.objectsShared = true;
     target[key] = value;
     return true;
   }
@@ -166,14 +176,17 @@ class DataGuard implements ProxyHandler<SessionRecord> {
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
     if (!('value' in descriptor)) throw new SessionDataError(key, `Session key "${key}" cannot be an accessor.`);
     assertStorable(descriptor.value, key);
-    if (this.owner !== undefined) this.owner.touched = true;
+    if (this.owner !== undefined) {
+      this.owner.touched = true;
+      if (isObject(descriptor.value)) this.owner.objectsShared = true;
+    }
     target[key] = descriptor.value;
     return true;
   }
   getOwnPropertyDescriptor(target: SessionRecord, key: string | symbol): PropertyDescriptor | undefined {
     const descriptor = Reflect.getOwnPropertyDescriptor(target, key);
     // `{ ...session }`, Object.values and Object.entries hand nested objects out this way.
-    if (this.owner !== undefined && isObject(descriptor?.value)) this.owner.touched = true;
+    if (this.owner !== undefined && isObject(descriptor?.value)) this.share();
     return descriptor;
   }
   has(target: SessionRecord, key: string | symbol): boolean {
@@ -181,6 +194,12 @@ class DataGuard implements ProxyHandler<SessionRecord> {
   }
   setPrototypeOf(): boolean {
     throw new SessionDataError('__proto__', 'The prototype of a session cannot be changed.');
+  }
+  /** An object value handed out may be changed in place, out of the guard's sight. */
+  private share(): void {
+    const owner = this.owner as GuardOwner;
+    owner.touched = true;
+    owner.objectsShared = true;
   }
 }
 

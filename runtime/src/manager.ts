@@ -104,7 +104,8 @@ export class SessionManager<T extends object = SessionData> {
    */
   commit(state: SessionState<T>, now = Date.now()): CommitPlan {
     if (state.discarded) return NOTHING_TO_COMMIT;
-    const text = !state.touched && state.baseline !== undefined ? state.baseline : serialize(state.record);
+    const text =
+      !state.touched && state.baseline !== undefined ? state.baseline : serialize(state.record, !state.objectsShared);
     const { cookies } = state;
     const hadCookie = cookies.main !== undefined || cookies.chunks.size > 0;
     if (text === '{}') {

@@ -21,6 +21,8 @@ export class SessionState<T extends object = SessionData> implements GuardOwner 
    * baseline without serializing it again.
    */
   touched = false;
+  /** Set by the data guard once an object value went in or out: commit must check the whole record. */
+  objectsShared = false;
   /** Drawn when first needed: a request that never stores a session never pays for an id. */
   private currentId: string | undefined;
 

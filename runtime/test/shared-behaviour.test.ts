@@ -208,4 +208,44 @@ describe.each(fixtures)('with the %s backend', (kind, makeFixture) => {
     }
     expect((await manager.load(jar.header())).record).toEqual({ user: { name: 'ada' } });
   });
+
+  // Commit checks the whole record only when an object went in or out of the guard (code may hold
+  // it and change it out of sight); each such way must make it check.
+  const laterChanges: [string, (data: Data) => void][] = [
+    ['a property read', (data) => ((data.user as Data).born = new Date(0))],
+    ['a spread copy', (data) => (({ ...data }.user as Data).born = new Date(0))],
+    ['Object.values', (data) => ((Object.values(data)[0] as Data).born = new Date(0))],
+    ['a property descriptor', (data) => ((Object.getOwnPropertyDescriptor(data, 'user')?.value as Data).born = 1n)],
+    [
+      'an assignment of an object',
+      (data) => {
+        const other: Data = {};
+        data.other = other;
+        other.born = new Date(0);
+      },
+    ],
+    [
+      'Object.defineProperty with an object',
+      (data) => {
+        const other: Data = {};
+        Object.defineProperty(data, 'other', { value: other, enumerable: true, configurable: true, writable: true });
+        other.born = () => 0;
+      },
+    ],
+  ];
+  it.each(laterChanges)('refuses an unstorable value put in an object reached through %s', async (_, change) => {
+    const { jar } = await stored({ user: { name: 'ada' } });
+    const state = await manager.load(jar.header());
+    change(state.data);
+    expect(() => manager.commit(state)).toThrow(SessionDataError);
+  });
+
+  it('a primitive assignment alone needs no check of the rest, and is stored as assigned', async () => {
+    const { jar } = await stored({ user: { name: 'ada' } });
+    const { state } = await exchange(manager, jar, (s) => {
+      s.data.n = 2;
+    });
+    expect(state.objectsShared).toBe(false);
+    expect((await manager.load(jar.header())).record).toEqual({ user: { name: 'ada' }, n: 2 });
+  });
 });
