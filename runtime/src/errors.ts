@@ -61,9 +61,10 @@ export class SessionContextError extends SessionError {
   constructor(what: string) {
     super(
       'SESSION_CONTEXT',
-      `${what} was used outside a request handled by a session middleware. ` +
-        'Install the adapter for your framework (for example @session-manager/runtime/express) ' +
-        'and use it inside the handler, or pass the session object explicitly.',
+      `${what} was used outside a request handled by a session middleware, or in one whose ` +
+        'middleware was given `context: false`. Install the adapter for your framework (for example ' +
+        '@session-manager/runtime/express) and use it inside the handler, or pass the session object ' +
+        'explicitly (req.session, ctx.session...).',
     );
   }
 }

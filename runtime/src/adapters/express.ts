@@ -1,10 +1,9 @@
 import type { RequestHandler } from 'express';
-import { runWithSession } from '../context.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitWithResponse, sendFailure } from './node-response.js';
-import { type AdapterOptions, defaultOnError } from './respond.js';
+import { type AdapterOptions, contextRunner, defaultOnError } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -27,12 +26,13 @@ export function sessions<T extends object = SessionData>(
   options: AdapterOptions = {},
 ): RequestHandler {
   const onError = options.onError ?? defaultOnError;
+  const runInContext = contextRunner(options);
   return (req, res, next) => {
     const start = (state: SessionState<T>) => {
       commitWithResponse(res, manager, state, onError);
       req.session = state.data as Session<SessionData>;
       // The rest of the chain runs synchronously from next(), so it inherits the session context.
-      runWithSession(state as SessionState<object>, () => next());
+      runInContext(state as SessionState<object>, () => next());
     };
     const loading = manager.loadEager(req.headers.cookie);
     if (!(loading instanceof Promise)) return start(loading);

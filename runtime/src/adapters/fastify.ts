@@ -1,13 +1,12 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { runWithSession } from '../context.js';
 import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { isStream, planCommit } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -50,6 +49,7 @@ function answerFailure(reply: FastifyReply, error: unknown): string {
 const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, options, done) => {
   const { manager } = options;
   const onError = options.onError ?? defaultOnError;
+  const runInContext = contextRunner(options);
   if (!app.hasRequestDecorator('session')) app.decorateRequest('session', null as unknown as Session<SessionData>);
   if (!app.hasRequestDecorator(STATE)) app.decorateRequest(STATE, null);
 
@@ -58,7 +58,7 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
       setState(request, state);
       request.session = state.data as Session<SessionData>;
       // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
-      runWithSession(state, () => next());
+      runInContext(state, () => next());
     };
     const loading = manager.loadEager(request.headers.cookie);
     if (!(loading instanceof Promise)) return start(loading);

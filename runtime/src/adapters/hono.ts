@@ -1,12 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
-import { runWithSession } from '../context.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitBeforeSend } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -32,6 +31,7 @@ export function sessions<T extends object = SessionData>(
   options: AdapterOptions = {},
 ): MiddlewareHandler<SessionVariables<T>> {
   const onError = options.onError ?? defaultOnError;
+  const runInContext = contextRunner(options);
   return async (c, next) => {
     let state: SessionState<T>;
     try {
@@ -43,7 +43,7 @@ export function sessions<T extends object = SessionData>(
       return c.text(body, status as 500 | 503);
     }
     c.set('session', state.data);
-    await runWithSession(state as SessionState<object>, next);
+    await runInContext(state as SessionState<object>, next);
     if (c.error !== undefined) state.discarded = true;
     try {
       const committing = commitBeforeSend(manager, state, c.res.status);

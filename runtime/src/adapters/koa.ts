@@ -1,11 +1,10 @@
 import type { Middleware } from 'koa';
-import { runWithSession } from '../context.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitBeforeSend, isStream } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -27,6 +26,7 @@ export function sessions<T extends object = SessionData>(
   options: AdapterOptions = {},
 ): Middleware {
   const onError = options.onError ?? defaultOnError;
+  const runInContext = contextRunner(options);
   const fail = (ctx: Parameters<Middleware>[0], error: unknown) => {
     onError(error);
     const { status, body } = failureResponse(error);
@@ -46,7 +46,7 @@ export function sessions<T extends object = SessionData>(
     }
     ctx.session = state.data as Session<SessionData>;
     try {
-      await runWithSession(state as SessionState<object>, next);
+      await runInContext(state as SessionState<object>, next);
     } catch (error) {
       state.discarded = true;
       throw error;

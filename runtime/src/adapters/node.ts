@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { runWithSession } from '../context.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitWithResponse, sendFailure } from './node-response.js';
-import { type AdapterOptions, defaultOnError } from './respond.js';
+import { type AdapterOptions, contextRunner, defaultOnError } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -24,11 +23,12 @@ export function withSessions<T extends object = SessionData>(
   options: AdapterOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? defaultOnError;
+  const runInContext = contextRunner(options);
   const serve = (req: IncomingMessage, res: ServerResponse, state: SessionState<T>) => {
     commitWithResponse(res, manager, state, onError);
     let result: unknown;
     try {
-      result = runWithSession(state as SessionState<object>, () => handler(req, res, state.data));
+      result = runInContext(state as SessionState<object>, () => handler(req, res, state.data));
     } catch (error) {
       return fail(res, state, error, onError);
     }

@@ -1,4 +1,6 @@
+import { runWithSession } from '../context.js';
 import { SessionDataError, SessionStoreError } from '../errors.js';
+import type { SessionState } from '../state.js';
 
 /** What every adapter accepts. */
 export interface AdapterOptions {
@@ -7,6 +9,23 @@ export interface AdapterOptions {
    * 503), an unstorable value (500). Default: console.error.
    */
   onError?: (error: unknown) => void;
+  /**
+   * `false`: do not run requests inside the session context. The framework's own idiom
+   * (`req.session`, `ctx.session`, `c.get('session')`, the handler's argument) works as before; the
+   * imported `session` and the control functions without an argument throw SessionContextError.
+   * The context is node's AsyncLocalStorage, which runs a hook for every promise and tick of the
+   * process once enabled: turning it off measured 2 to 4 µs a request less on fastify and koa, whose
+   * bare requests take 15 to 23 µs. Default: true.
+   */
+  context?: boolean;
+}
+
+type RunInContext = <R>(state: SessionState<object>, fn: () => R) => R;
+const runOutsideContext: RunInContext = (_state, fn) => fn();
+
+/** How an adapter runs the rest of a request: inside the session context, unless `context: false`. */
+export function contextRunner(options: AdapterOptions): RunInContext {
+  return options.context === false ? runOutsideContext : runWithSession;
 }
 
 export const defaultOnError = (error: unknown): void => {

@@ -16,6 +16,7 @@ import { sessions as koaSessions } from '../../../src/adapters/koa.js';
 import { withSessions } from '../../../src/adapters/node.js';
 import type { AdapterOptions } from '../../../src/adapters/respond.js';
 import { session } from '../../../src/context.js';
+import { SessionContextError } from '../../../src/errors.js';
 import type { SessionManager } from '../../../src/manager.js';
 import type { Session } from '../../../src/types.js';
 
@@ -40,6 +41,8 @@ export interface RunningApp {
  * - GET /counter   counts visits through the framework's session (req.session, c.get('session')...)
  * - GET /bump      counts visits through `session` from the runtime, after an await
  * - GET /peek      answers the session as JSON through `session`, changes nothing
+ * - GET /context   'on' if `session` reaches the request's session after an await, 'off' if it throws
+ *                  SessionContextError (the adapter was given `context: false`)
  * - GET /throw     changes the session, then throws after an await
  * - GET /fail      changes the session, then answers 500 without throwing
  * - GET /stream    counts a visit, streams a first chunk, then changes the session mid-stream
@@ -57,6 +60,15 @@ const viaAccessor = async () => {
 const peek = async () => {
   await sleep(1);
   return JSON.stringify(session);
+};
+const contextState = async () => {
+  await sleep(1);
+  try {
+    void session.counter;
+    return 'on';
+  } catch (error) {
+    return error instanceof SessionContextError ? 'off' : 'failed';
+  }
 };
 const saveNote = (body: unknown) => {
   session.note = (body as { note: string }).note;
@@ -111,6 +123,8 @@ async function nodeHandler(
       return viaAccessor();
     case '/peek':
       return peek();
+    case '/context':
+      return contextState();
     case '/throw':
       s.counter = 1000;
       await sleep(1);
@@ -146,6 +160,9 @@ function expressApp(manager: SessionManager, options: AdapterOptions) {
   });
   app.get('/peek', async (_req, res) => {
     res.type('text/plain').send(await peek());
+  });
+  app.get('/context', async (_req, res) => {
+    res.type('text/plain').send(await contextState());
   });
   app.get('/throw', async (req) => {
     req.session.counter = 1000;
@@ -186,6 +203,9 @@ function koaApp(manager: SessionManager, options: AdapterOptions) {
       case '/peek':
         ctx.body = await peek();
         return;
+      case '/context':
+        ctx.body = await contextState();
+        return;
       case '/throw':
         ctx.session.counter = 1000;
         await sleep(1);
@@ -223,6 +243,10 @@ async function fastifyApp(manager: SessionManager, options: AdapterOptions): Pro
     reply.type('text/plain');
     return peek();
   });
+  app.get('/context', async (_request, reply) => {
+    reply.type('text/plain');
+    return contextState();
+  });
   app.get('/throw', async (request) => {
     request.session.counter = 1000;
     await sleep(1);
@@ -249,6 +273,7 @@ async function honoApp(manager: SessionManager, options: AdapterOptions): Promis
   app.get('/counter', (c) => c.text(visit(c.get('session'))));
   app.get('/bump', async (c) => c.text(await viaAccessor()));
   app.get('/peek', async (c) => c.text(await peek()));
+  app.get('/context', async (c) => c.text(await contextState()));
   app.get('/throw', async (c) => {
     c.get('session').counter = 1000;
     await sleep(1);

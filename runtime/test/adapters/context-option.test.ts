@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { SessionManager } from '../../src/manager.js';
+import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
+
+const SECRET = 'context-option-test-secret-0123456789abcdef';
+
+/**
+ * `context: false` on every adapter: the framework's own idiom keeps working, and the imported
+ * `session` says clearly that there is no context, rather than reaching some other request's.
+ */
+describe.each(FRAMEWORKS)('%s adapter', (framework) => {
+  const manager = SessionManager.cookies(SECRET);
+  const errors: unknown[] = [];
+  let withContext: RunningApp;
+  let withoutContext: RunningApp;
+
+  beforeAll(async () => {
+    const onError = (error: unknown) => errors.push(error);
+    withContext = await startApp(framework, manager, { onError });
+    withoutContext = await startApp(framework, manager, { onError, context: false });
+  });
+  afterAll(async () => {
+    await withContext?.close();
+    await withoutContext?.close();
+  });
+
+  it('with context: false, counts visits through its own idiom', async () => {
+    const jar = new CookieJar();
+    for (const n of [1, 2])
+      expect((await jar.get(`${withoutContext.url}/counter`)).body).toBe(`This is your ${n} visit`);
+    expect(errors).toEqual([]);
+  });
+
+  it('with context: false, the imported session throws SessionContextError; by default it reaches the session', async () => {
+    const jar = new CookieJar();
+    await jar.get(`${withoutContext.url}/counter`);
+    expect((await jar.get(`${withoutContext.url}/context`)).body).toBe('off');
+    expect((await jar.get(`${withContext.url}/context`)).body).toBe('on');
+  });
+});
