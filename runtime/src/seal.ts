@@ -29,13 +29,18 @@ interface SealingKey extends Key {
   aad: Buffer;
 }
 
-export interface Opened {
+export interface Opened<Decoded = unknown> {
   readonly plaintext: string;
   /** Sealed with an older secret of the rotation list: seal again with the current one. */
   readonly stale: boolean;
+  /**
+   * What the caller made of the plaintext, kept with it for as long as the cookie is remembered,
+   * so that a cookie sent again is not decoded again either. Undefined until the caller sets it.
+   */
+  decoded?: Decoded;
 }
 
-/** Cookies longer than this are not remembered, which bounds the cache to about 2 MB. */
+/** Cookies longer than this are not remembered, which bounds the cache to about 3 MB with what callers decoded. */
 const MAX_REMEMBERED_LENGTH = 1024;
 const REMEMBERED_PER_GENERATION = 512;
 
@@ -47,11 +52,11 @@ const REMEMBERED_PER_GENERATION = 512;
  * never matches one; expiry is still checked on every request by the caller, from the plaintext.
  * Two generations of Maps bound the memory without per-entry bookkeeping.
  */
-class RememberedCookies {
-  private current = new Map<string, Opened>();
-  private previous = new Map<string, Opened>();
+class RememberedCookies<Decoded> {
+  private current = new Map<string, Opened<Decoded>>();
+  private previous = new Map<string, Opened<Decoded>>();
 
-  get(sealed: string): Opened | undefined {
+  get(sealed: string): Opened<Decoded> | undefined {
     const found = this.current.get(sealed);
     if (found !== undefined) return found;
     const older = this.previous.get(sealed);
@@ -59,7 +64,7 @@ class RememberedCookies {
     return older;
   }
 
-  add(sealed: string, opened: Opened): void {
+  add(sealed: string, opened: Opened<Decoded>): void {
     if (sealed.length > MAX_REMEMBERED_LENGTH) return;
     if (this.current.size >= REMEMBERED_PER_GENERATION) {
       this.previous = this.current;
@@ -94,10 +99,11 @@ function deriveKey(secret: string): Key {
   return { id: derive('key id', 6).toString('base64url'), key: derive('aes-256-gcm', 32) };
 }
 
-export class Sealer {
+/** `Decoded`: what the caller keeps with a remembered cookie's plaintext (see Opened.decoded). */
+export class Sealer<Decoded = unknown> {
   private readonly current: SealingKey;
   private readonly byId: Map<string, SealingKey>;
-  private readonly remembered = new RememberedCookies();
+  private readonly remembered = new RememberedCookies<Decoded>();
 
   /** `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request. */
   constructor(secrets: string | readonly string[], cookieName: string) {
@@ -125,12 +131,12 @@ export class Sealer {
     cipher.setAAD(aad);
     const body = Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
     const sealed = header + body.toString('base64url');
-    this.remembered.add(sealed, { plaintext, stale: false });
+    this.remembered.add(sealed, { plaintext, stale: false, decoded: undefined });
     return sealed;
   }
 
   /** Undefined for anything that is not a cookie this sealer made: tampered, truncated, foreign, old. */
-  open(sealed: string): Opened | undefined {
+  open(sealed: string): Opened<Decoded> | undefined {
     const remembered = this.remembered.get(sealed);
     if (remembered !== undefined) return remembered;
     const opened = this.decrypt(sealed);
@@ -138,7 +144,7 @@ export class Sealer {
     return opened;
   }
 
-  private decrypt(sealed: string): Opened | undefined {
+  private decrypt(sealed: string): Opened<Decoded> | undefined {
     const first = sealed.indexOf('.');
     const second = sealed.indexOf('.', first + 1);
     if (first !== VERSION.length || second === -1 || !sealed.startsWith(VERSION)) return undefined;
@@ -157,7 +163,7 @@ export class Sealer {
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
       const plaintext =
         decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');
-      return { plaintext, stale: key !== this.current };
+      return { plaintext, stale: key !== this.current, decoded: undefined };
     } catch {
       return undefined;
     }

@@ -10,11 +10,15 @@ import { CookieJar, type Data, exchange, OTHER_SECRET, SECRET } from './support/
 
 const HOUR = 3600_000;
 
-async function sessionCookie(manager: SessionManager<Data>, now?: number): Promise<CookieJar> {
+async function sessionCookie(manager: SessionManager<Data>, now?: number, data: Data = NESTED): Promise<CookieJar> {
   const jar = new CookieJar();
-  await exchange(manager, jar, (state) => Object.assign(state.data, { counter: 1, user: { name: 'ada' } }), now);
+  await exchange(manager, jar, (state) => Object.assign(state.data, structuredClone(data)), now);
   return jar;
 }
+
+/** A remembered session of primitives is copied for each request, one with an object parsed again. */
+const NESTED: Data = { counter: 1, user: { name: 'ada' } };
+const FLAT: Data = { counter: 1, name: 'ada', admin: false, note: null };
 
 describe('remembered cookies', () => {
   it('still expire: a cookie opened a moment ago is refused once its sealed expiry has passed', async () => {
@@ -27,15 +31,42 @@ describe('remembered cookies', () => {
     expect(late.data.counter).toBeUndefined();
   });
 
+  it.each([
+    ['primitives only', FLAT],
+    ['an object value', NESTED],
+  ])('with %s still expire, however often they were opened', async (_, data) => {
+    const manager = SessionManager.cookies<Data>(SECRET, { expire: 3600 });
+    const now = Date.now();
+    const jar = await sessionCookie(manager, now, data);
+    for (let request = 0; request < 4; request++) expect((await manager.load(jar.header(), now)).data).toEqual(data);
+    expect((await manager.load(jar.header(), now + HOUR + 1000)).isNew).toBe(true);
+  });
+
+  it('of primitives open to a record of its own on every request, which can be changed', async () => {
+    const manager = SessionManager.cookies<Data>(SECRET);
+    const jar = await sessionCookie(manager, undefined, FLAT);
+    for (let request = 0; request < 5; request++) {
+      const state = await manager.load(jar.header());
+      expect(state.data).toEqual(FLAT);
+      state.data.counter = 100 + request;
+      delete state.data.name;
+      expect(state.data).toEqual({ counter: 100 + request, admin: false, note: null });
+      expect(manager.commit(state).setCookies).toHaveLength(1);
+    }
+  });
+
   it('open to a fresh copy each time: changing one request`s data does not leak into the next', async () => {
     const manager = SessionManager.cookies<Data>(SECRET);
     const jar = await sessionCookie(manager);
     const first = await manager.load(jar.header());
     first.data.counter = 99;
     (first.data.user as { name: string }).name = 'eve';
-    const second = await manager.load(jar.header());
-    expect(second.data.counter).toBe(1);
-    expect(second.data.user).toEqual({ name: 'ada' });
+    for (let request = 0; request < 3; request++) {
+      const next = await manager.load(jar.header());
+      expect(next.data.counter).toBe(1);
+      expect(next.data.user).toEqual({ name: 'ada' });
+      (next.data.user as { name: string }).name = `eve ${request}`;
+    }
   });
 
   it('do not open altered copies of a remembered cookie', () => {

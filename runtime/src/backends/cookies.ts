@@ -1,5 +1,5 @@
 import type { RequestCookies, SetCookieWriter } from '../cookie-header.js';
-import { parseStored } from '../data.js';
+import { parseStored, type SessionRecord } from '../data.js';
 import { SessionTooLargeError } from '../errors.js';
 import { isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
@@ -14,6 +14,60 @@ const MAX_CHUNKS = 3;
 const CHUNKED = /^([2-9])~/;
 
 /**
+ * A cookie's plaintext, split and checked once, and kept with the cookie while the sealer remembers
+ * it: a browser sends the same cookie until the session changes, so read-only requests find it here.
+ */
+class DecodedSession {
+  /**
+   * Once a second request brought the cookie: the data when every value is a primitive (frozen,
+   * and copied for each request, which costs less than a parse), or null when one is an object.
+   */
+  private flat: Readonly<SessionRecord> | null | undefined;
+  /** The record parsed while decoding, until the first request takes it. */
+  private unused: SessionRecord | undefined;
+
+  constructor(
+    readonly id: string,
+    /** The data's JSON. */
+    readonly text: string,
+    readonly expiresAt: number,
+    parsed: SessionRecord,
+  ) {
+    this.unused = parsed;
+  }
+
+  /** A record of its own for one request: no request ever sees an object another one changed. */
+  data(): SessionRecord | undefined {
+    const { unused, flat } = this;
+    if (unused !== undefined) {
+      this.unused = undefined;
+      return unused;
+    }
+    if (flat) return { ...flat };
+    const parsed = parseStored(this.text);
+    if (flat === undefined && parsed !== undefined) {
+      const primitives = Object.values(parsed).every((value) => typeof value !== 'object' || value === null);
+      this.flat = primitives ? Object.freeze({ ...parsed }) : null;
+    }
+    return parsed;
+  }
+}
+
+/** A plaintext that is not `<expires>.<id>.<JSON object>`: only a bug could seal one. */
+const INVALID = Symbol('invalid session plaintext');
+
+function decode(plaintext: string): DecodedSession | typeof INVALID {
+  const idStart = plaintext.indexOf('.') + 1;
+  const textStart = plaintext.indexOf('.', idStart) + 1;
+  if (idStart === 0 || textStart === 0) return INVALID;
+  const id = plaintext.slice(idStart, textStart - 1);
+  const text = plaintext.slice(textStart);
+  const parsed = isSessionId(id) ? parseStored(text) : undefined;
+  if (parsed === undefined) return INVALID;
+  return new DecodedSession(id, text, Number(plaintext.slice(0, idStart - 1)) * 1000, parsed);
+}
+
+/**
  * The cookies backend: the whole session, sealed, in the cookie. Sealed text is
  * `<expires, seconds>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
  * browser keeps the cookie; the id lets regenerate/destroy retire it through the optional revocation
@@ -22,7 +76,7 @@ const CHUNKED = /^([2-9])~/;
  */
 export class CookiesBackend implements Backend {
   readonly kind = 'cookies';
-  private readonly sealer: Sealer;
+  private readonly sealer: Sealer<DecodedSession | typeof INVALID>;
   private readonly name: string;
   private readonly chunkSize: number;
 
@@ -33,7 +87,7 @@ export class CookiesBackend implements Backend {
     private readonly revocation: RevocationList | undefined = undefined,
   ) {
     this.name = options.cookieName;
-    this.sealer = new Sealer(secret, this.name);
+    this.sealer = new Sealer<DecodedSession | typeof INVALID>(secret, this.name);
     this.chunkSize = COOKIE_LIMIT - writer.overhead(`${this.name}.9`) - 2;
   }
 
@@ -51,17 +105,13 @@ export class CookiesBackend implements Backend {
     if (sealed === undefined) return undefined;
     const opened = this.sealer.open(sealed);
     if (opened === undefined) return undefined;
-    const { plaintext } = opened;
-    const idStart = plaintext.indexOf('.') + 1;
-    const textStart = plaintext.indexOf('.', idStart) + 1;
-    if (idStart === 0 || textStart === 0) return undefined;
-    const expiresAt = Number(plaintext.slice(0, idStart - 1)) * 1000;
-    if (!(expiresAt > now)) return undefined;
-    const id = plaintext.slice(idStart, textStart - 1);
-    const text = plaintext.slice(textStart);
-    const data = isSessionId(id) ? parseStored(text) : undefined;
+    opened.decoded ??= decode(opened.plaintext);
+    const session = opened.decoded;
+    // Expiry is checked on every request, remembered cookie or not.
+    if (session === INVALID || !(session.expiresAt > now)) return undefined;
+    const data = session.data();
     if (data === undefined) return undefined;
-    return { id, data, text, expiresAt, stale: opened.stale };
+    return { id: session.id, data, text: session.text, expiresAt: session.expiresAt, stale: opened.stale };
   }
 
   write(
