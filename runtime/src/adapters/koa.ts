@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
@@ -27,7 +27,7 @@ export function sessions<T extends object = SessionData>(
 ): Middleware {
   const onError = options.onError ?? defaultOnError;
   const runInContext = contextRunner(options);
-  const fail = (ctx: Parameters<Middleware>[0], error: unknown) => {
+  const fail = (ctx: Context, error: unknown) => {
     onError(error);
     const { status, body } = failureResponse(error);
     if (isStream(ctx.body)) (ctx.body as { destroy?: () => void }).destroy?.();
@@ -35,30 +35,49 @@ export function sessions<T extends object = SessionData>(
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = body;
   };
-  return async (ctx, next) => {
-    let state: SessionState<T>;
-    try {
-      const loading = manager.loadEager(ctx.headers.cookie);
-      state = loading instanceof Promise ? await loading : loading;
-    } catch (error) {
-      fail(ctx, error);
-      return;
-    }
-    ctx.session = state.data as Session<SessionData>;
-    try {
-      await runInContext(state as SessionState<object>, next);
-    } catch (error) {
-      state.discarded = true;
-      throw error;
-    }
+  /** Commits once the downstream middleware is done; a commit that fails answers 503 or 500. */
+  const commit = (ctx: Context, state: SessionState<T>): Promise<void> | void => {
+    const setCookies = (cookies: string[]) => {
+      for (const cookie of cookies) ctx.append('Set-Cookie', cookie);
+      if (isStream(ctx.body)) ctx.res.once('finish', lateChangeCheck(state as SessionState<object>, onError));
+    };
     try {
       const committing = commitBeforeSend(manager, state, ctx.status);
-      for (const cookie of committing instanceof Promise ? await committing : committing) {
-        ctx.append('Set-Cookie', cookie);
-      }
-      if (isStream(ctx.body)) ctx.res.once('finish', lateChangeCheck(state as SessionState<object>, onError));
+      if (!(committing instanceof Promise)) return setCookies(committing);
+      return committing.then(setCookies).catch((error: unknown) => fail(ctx, error));
     } catch (error) {
       fail(ctx, error);
     }
+  };
+  const run = (ctx: Context, next: Next, state: SessionState<T>): Promise<void> => {
+    ctx.session = state.data as Session<SessionData>;
+    const discard = (error: unknown) => {
+      state.discarded = true;
+      throw error;
+    };
+    let downstream: Promise<unknown>;
+    try {
+      // Koa's next() gives a native promise, which Promise.resolve hands back as it is.
+      downstream = Promise.resolve(runInContext(state as SessionState<object>, next));
+    } catch (error) {
+      return Promise.reject(error).catch(discard);
+    }
+    return downstream.then(() => commit(ctx, state), discard);
+  };
+  // Not an async function: with the session context on, node runs a hook for every promise, and an
+  // async middleware and its awaits make several a request where one `then` does.
+  return (ctx, next) => {
+    let loading: SessionState<T> | Promise<SessionState<T>>;
+    try {
+      loading = manager.loadEager(ctx.headers.cookie);
+    } catch (error) {
+      fail(ctx, error);
+      return Promise.resolve();
+    }
+    if (!(loading instanceof Promise)) return run(ctx, next, loading);
+    return loading.then(
+      (state) => run(ctx, next, state),
+      (error: unknown) => fail(ctx, error),
+    );
   };
 }
