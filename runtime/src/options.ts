@@ -1,7 +1,15 @@
+import { stringifySetCookie } from 'cookie';
 import { SessionConfigError } from './errors.js';
 import type { RevocationList } from './revocation.js';
 
-export type SameSite = 'Lax' | 'Strict' | 'None';
+/** The cookie's SameSite attribute, in any case (`'lax'`, `'LAX'`, as Emmett users write it); normalised. */
+export type SameSite =
+  | 'Lax'
+  | 'Strict'
+  | 'None'
+  | Lowercase<'Lax' | 'Strict' | 'None'>
+  | Uppercase<'Lax' | 'Strict' | 'None'>;
+type CookiePriority = 'Low' | 'Medium' | 'High';
 
 /** Extra attributes for the session cookie, Emmett's `cookie_data`. */
 export interface CookieData {
@@ -11,7 +19,8 @@ export interface CookieData {
   httpOnly?: boolean;
   /** CHIPS partitioned cookie; browsers require `secure: true` with it. */
   partitioned?: boolean;
-  priority?: 'Low' | 'Medium' | 'High';
+  /** In any case; normalised. */
+  priority?: CookiePriority | Lowercase<CookiePriority> | Uppercase<CookiePriority>;
 }
 
 /** Options every backend accepts (Emmett's names, in camelCase). */
@@ -75,23 +84,111 @@ export const DEFAULTS = {
   sweepInterval: 600,
 } as const;
 
+/** cookieData, checked, with its values normalised. */
+export interface ResolvedCookieData {
+  path?: string;
+  httpOnly?: boolean;
+  partitioned?: boolean;
+  priority?: CookiePriority;
+}
+
 /** The options shared by all backends, checked and with their defaults filled in. */
 export interface ResolvedCommonOptions {
   expire: number;
   secure: boolean;
-  sameSite: SameSite;
+  sameSite: 'Lax' | 'Strict' | 'None';
   domain: string | undefined;
   cookieName: string;
-  cookieData: CookieData;
+  cookieData: ResolvedCookieData;
   refreshAfter: number;
 }
 
 // RFC 6265 token characters: what a cookie name may be made of.
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// What may stand in a Domain or Path attribute without breaking the Set-Cookie header.
-const ATTRIBUTE_VALUE = /^[\u0021-\u003A\u003C-\u007E]+$/;
-const SAME_SITE: readonly SameSite[] = ['Lax', 'Strict', 'None'];
-const PRIORITY: readonly NonNullable<CookieData['priority']>[] = ['Low', 'Medium', 'High'];
+const SAME_SITE = new Map<string, ResolvedCommonOptions['sameSite']>([
+  ['lax', 'Lax'],
+  ['strict', 'Strict'],
+  ['none', 'None'],
+]);
+const PRIORITY = new Map<string, CookiePriority>([
+  ['low', 'Low'],
+  ['medium', 'Medium'],
+  ['high', 'High'],
+]);
+const COOKIE_DATA_KEYS = new Set(['path', 'httpOnly', 'partitioned', 'priority']);
+/** Attributes Emmett users may put in cookie_data that this port takes elsewhere, and where. */
+const COOKIE_DATA_ELSEWHERE: Record<string, string> = {
+  maxAge: 'the session decides Max-Age and Expires: use the `expire` option (or setSessionExpiry() for one session)',
+  'max-age': 'the session decides Max-Age and Expires: use the `expire` option (or setSessionExpiry() for one session)',
+  expires: 'the session decides Max-Age and Expires: use the `expire` option (or setSessionExpiry() for one session)',
+  domain: 'use the `domain` option',
+  secure: 'use the `secure` option',
+  sameSite: 'use the `sameSite` option',
+  samesite: 'use the `sameSite` option',
+  name: 'use the `cookieName` option',
+  value: 'the session writes the value',
+};
+
+/**
+ * Checks one attribute with the `cookie` package's own rules (the ones it applies when it writes a
+ * Set-Cookie), so a value that would break or be dropped from the header is refused at start-up.
+ */
+function checkWithCookieRules(what: string, attributes: Parameters<typeof stringifySetCookie>[0]): void {
+  try {
+    stringifySetCookie(attributes);
+  } catch (error) {
+    throw new SessionConfigError(`${what} is not valid in a Set-Cookie header (${(error as Error).message}).`);
+  }
+}
+
+function oneOf<V>(name: string, table: Map<string, V>, value: unknown): V {
+  const found = typeof value === 'string' ? table.get(value.toLowerCase()) : undefined;
+  if (found === undefined) {
+    throw new SessionConfigError(
+      `${name} must be one of ${[...table.values()].join(', ')} (in any case), got ${JSON.stringify(value)}.`,
+    );
+  }
+  return found;
+}
+
+function resolveCookieData(given: CookieData | undefined, secure: boolean): ResolvedCookieData {
+  const cookieData: ResolvedCookieData = {};
+  if (given === undefined) return cookieData;
+  if (given === null || typeof given !== 'object') {
+    throw new SessionConfigError(`cookieData must be an object of cookie attributes, got ${String(given)}.`);
+  }
+  for (const key of Object.keys(given)) {
+    if (COOKIE_DATA_KEYS.has(key)) continue;
+    const elsewhere = COOKIE_DATA_ELSEWHERE[key];
+    throw new SessionConfigError(
+      elsewhere === undefined
+        ? `cookieData.${key} is not a cookie attribute this manager sets; it takes path, httpOnly, partitioned and priority.`
+        : `cookieData.${key} is refused: ${elsewhere}.`,
+    );
+  }
+  const { path, httpOnly, partitioned, priority } = given;
+  if (path !== undefined) {
+    if (typeof path !== 'string' || path === '') {
+      throw new SessionConfigError(`cookieData.path must be a non-empty string, got ${JSON.stringify(path)}.`);
+    }
+    checkWithCookieRules(`cookieData.path ${JSON.stringify(path)}`, { name: 'n', value: '', path });
+    cookieData.path = path;
+  }
+  for (const [name, flag] of [
+    ['httpOnly', httpOnly],
+    ['partitioned', partitioned],
+  ] as const) {
+    if (flag !== undefined && typeof flag !== 'boolean') {
+      throw new SessionConfigError(`cookieData.${name} must be true or false, got ${JSON.stringify(flag)}.`);
+    }
+    if (flag !== undefined) cookieData[name] = flag;
+  }
+  if (cookieData.partitioned && !secure) {
+    throw new SessionConfigError('cookieData.partitioned needs secure: true; browsers drop such cookies otherwise.');
+  }
+  if (priority !== undefined) cookieData.priority = oneOf('cookieData.priority', PRIORITY, priority);
+  return cookieData;
+}
 
 export function positiveSeconds(name: string, value: number, allowZero = false): number {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -104,36 +201,29 @@ export function positiveSeconds(name: string, value: number, allowZero = false):
 
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
   const expire = positiveSeconds('expire', options.expire ?? DEFAULTS.expire);
-  const sameSite = options.sameSite ?? DEFAULTS.sameSite;
-  if (!SAME_SITE.includes(sameSite)) {
-    throw new SessionConfigError(`sameSite must be one of ${SAME_SITE.join(', ')}, got ${JSON.stringify(sameSite)}.`);
-  }
+  const sameSite = oneOf('sameSite', SAME_SITE, options.sameSite ?? DEFAULTS.sameSite);
   const secure = options.secure ?? DEFAULTS.secure;
   if (sameSite === 'None' && !secure) {
     throw new SessionConfigError("sameSite 'None' needs secure: true; browsers drop such cookies otherwise.");
   }
   const cookieName = options.cookieName ?? DEFAULTS.cookieName;
+  if (typeof cookieName !== 'string' || cookieName === '') {
+    throw new SessionConfigError(`cookieName must be a non-empty string, got ${JSON.stringify(cookieName)}.`);
+  }
+  // Stricter than the cookie package (which lets `,` `(` `/` through): RFC 6265 token characters only.
   if (!COOKIE_NAME.test(cookieName)) {
     throw new SessionConfigError(
       `cookieName ${JSON.stringify(cookieName)} is not a valid cookie name (letters, digits and !#$%&'*+-.^_\`|~ only).`,
     );
   }
   const { domain } = options;
-  if (domain !== undefined && !ATTRIBUTE_VALUE.test(domain)) {
-    throw new SessionConfigError(`domain ${JSON.stringify(domain)} is not a valid cookie domain.`);
+  if (domain !== undefined) {
+    if (typeof domain !== 'string' || domain === '') {
+      throw new SessionConfigError(`domain must be a non-empty string, got ${JSON.stringify(domain)}.`);
+    }
+    checkWithCookieRules(`domain ${JSON.stringify(domain)}`, { name: 'n', value: '', domain });
   }
-  const cookieData = { ...options.cookieData };
-  if (cookieData.path !== undefined && !ATTRIBUTE_VALUE.test(cookieData.path)) {
-    throw new SessionConfigError(`cookieData.path ${JSON.stringify(cookieData.path)} is not a valid cookie path.`);
-  }
-  if (cookieData.partitioned && !secure) {
-    throw new SessionConfigError('cookieData.partitioned needs secure: true; browsers drop such cookies otherwise.');
-  }
-  if (cookieData.priority !== undefined && !PRIORITY.includes(cookieData.priority)) {
-    throw new SessionConfigError(
-      `cookieData.priority must be one of ${PRIORITY.join(', ')}, got ${JSON.stringify(cookieData.priority)}.`,
-    );
-  }
+  const cookieData = resolveCookieData(options.cookieData, secure);
   const refreshAfter = positiveSeconds('refreshAfter', options.refreshAfter ?? expire / 2, true);
   // Past `expire`, a session that is only read would never slide and would expire while in use.
   if (refreshAfter > expire) {

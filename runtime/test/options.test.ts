@@ -196,8 +196,8 @@ describe('bad configuration is refused when the manager is made', () => {
     configError(() => SessionManager.cookies([SECRET, 42 as unknown as string]));
   });
 
-  it('a sameSite that is not Lax, Strict or None', () => {
-    const error = configError(() => SessionManager.cookies(SECRET, { sameSite: 'lax' as 'Lax' }));
+  it('a sameSite that is not Lax, Strict or None (in any case)', () => {
+    const error = configError(() => SessionManager.cookies(SECRET, { sameSite: 'lox' as 'Lax' }));
     expect(error.message).toContain('Lax, Strict, None');
     configError(() => SessionManager.cookies(SECRET, { sameSite: 'Bogus' as 'Lax' }));
   });
