@@ -53,6 +53,7 @@ export class SessionManager<T extends object = SessionData> {
   readonly options: Readonly<ResolvedCommonOptions>;
   private readonly expireMs: number;
   private readonly refreshAfterMs: number;
+  private readonly clock: () => number;
 
   private constructor(
     private readonly backend: Backend,
@@ -61,6 +62,7 @@ export class SessionManager<T extends object = SessionData> {
     this.options = Object.freeze(options);
     this.expireMs = options.expire * 1000;
     this.refreshAfterMs = options.refreshAfter * 1000;
+    this.clock = options.clock;
   }
 
   get backendKind(): Backend['kind'] {
@@ -71,7 +73,7 @@ export class SessionManager<T extends object = SessionData> {
    * The session a request's Cookie header refers to, or a fresh empty one when it refers to none
    * (missing, tampered, expired, unknown id). Rejects only with a SessionStoreError.
    */
-  async load(cookieHeader: string | undefined, now = Date.now()): Promise<SessionState<T>> {
+  async load(cookieHeader: string | undefined, now = this.clock()): Promise<SessionState<T>> {
     return this.loadEager(cookieHeader, now);
   }
 
@@ -80,7 +82,7 @@ export class SessionManager<T extends object = SessionData> {
    * with no revocation list or an in-memory one). The adapters use it: a promise and a microtask
    * per request are measurable next to a bare framework's 20 µs.
    */
-  loadEager(cookieHeader: string | undefined, now = Date.now()): SessionState<T> | Promise<SessionState<T>> {
+  loadEager(cookieHeader: string | undefined, now = this.clock()): SessionState<T> | Promise<SessionState<T>> {
     const cookies = readSessionCookies(cookieHeader, this.options.cookieName);
     if (cookies.main === undefined) return this.stateFor(undefined, cookies, now);
     const loaded = this.backend.load(cookies, now);
@@ -91,10 +93,11 @@ export class SessionManager<T extends object = SessionData> {
 
   private stateFor(loaded: LoadedSession | undefined, cookies: RequestCookies, now: number): SessionState<T> {
     if (loaded === undefined) {
-      return new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false);
+      return new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false, now);
     }
     const baseline = loaded.text ?? JSON.stringify(loaded.data);
-    return new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, loaded.stale === true);
+    const stale = loaded.stale === true;
+    return new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, stale, now);
   }
 
   /**
@@ -102,7 +105,7 @@ export class SessionManager<T extends object = SessionData> {
    * Synchronous, so adapters can set the cookies before headers are sent; throws SessionDataError
    * for a value JSON cannot store.
    */
-  commit(state: SessionState<T>, now = Date.now()): CommitPlan {
+  commit(state: SessionState<T>, now = this.clock()): CommitPlan {
     if (state.discarded) return NOTHING_TO_COMMIT;
     const text =
       !state.touched && state.baseline !== undefined ? state.baseline : serialize(state.record, !state.objectsShared);
@@ -112,13 +115,16 @@ export class SessionManager<T extends object = SessionData> {
       // An empty session is no session: nothing to set, and whatever the browser holds is cleared.
       if (state.baseline === undefined && state.replacedId === undefined && !hadCookie) return NOTHING_TO_COMMIT;
       const retiredId = state.replacedId ?? (state.baseline === undefined ? undefined : state.id);
-      return this.backend.remove(retiredId, cookies, state.expiresAt);
+      return this.backend.remove(retiredId, cookies, state.expiresAt, now);
     }
     const changed = state.baseline !== text || state.replacedId !== undefined;
     const lastWrittenAt = state.expiresAt - this.expireMs;
     if (!changed && !state.stale && now - lastWrittenAt < this.refreshAfterMs) return NOTHING_TO_COMMIT;
     const { id, replacedId, expiresAt } = state;
-    return this.backend.write(id, text, now + this.expireMs, cookies, replacedId, changed || state.stale, expiresAt);
+    // From the load, not the commit: a request held open for a while gets no later expiry than one
+    // that ended at once, so a copy of a cookie never outlives a revocation recorded after its load.
+    const newExpiresAt = Math.min(now, state.loadedAt) + this.expireMs;
+    return this.backend.write(id, text, newExpiresAt, cookies, replacedId, changed || state.stale, expiresAt, now);
   }
 
   /** Stops background work (the files backend's sweeper) so the process can exit. */

@@ -42,6 +42,12 @@ export interface CommonOptions {
    * lifetime have passed, so read-only requests write nothing. Default: half of `expire`. 0 slides on every request.
    */
   refreshAfter?: number;
+  /**
+   * The time, in ms since the epoch, for every expiry and revocation decision the manager makes.
+   * Default `Date.now`. For tests that move time without waiting; the redis store and the redis
+   * revocation list still count key TTLs on redis' own clock.
+   */
+  clock?: () => number;
 }
 
 export interface CookiesOptions extends CommonOptions {
@@ -49,8 +55,8 @@ export interface CookiesOptions extends CommonOptions {
    * Makes logout and regenerate final. A sealed cookie is valid on its own until it expires: without
    * a revocation list, a cookie copied before `destroy()` or `regenerate()` (by an attacker, or by the
    * browser's back-up) still opens the old session until its expiry (at most `expire` seconds after
-   * its last write). With one, the retired session id is recorded until that expiry and such a cookie
-   * reads as a fresh session. `new MemoryRevocationList()` suits a single process;
+   * its last write). With one, the retired session id is recorded for `expire` seconds, longer than
+   * any copy of its cookie can live, and such a cookie reads as a fresh session. `new MemoryRevocationList()` suits a single process;
    * `new RedisRevocationList(redis)` is shared by every process and server. Default: none.
    */
   revocation?: RevocationList;
@@ -101,6 +107,7 @@ export interface ResolvedCommonOptions {
   cookieName: string;
   cookieData: ResolvedCookieData;
   refreshAfter: number;
+  clock: () => number;
 }
 
 // RFC 6265 token characters: what a cookie name may be made of.
@@ -229,5 +236,9 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
   if (refreshAfter > expire) {
     throw new SessionConfigError(`refreshAfter (${refreshAfter}) must not be longer than expire (${expire}).`);
   }
-  return { expire, secure, sameSite, domain, cookieName, cookieData, refreshAfter };
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') {
+    throw new SessionConfigError(`clock must be a function returning ms since the epoch, got ${String(clock)}.`);
+  }
+  return { expire, secure, sameSite, domain, cookieName, cookieData, refreshAfter, clock };
 }

@@ -1,20 +1,37 @@
 import type { RedisClient } from './backends/redis.js';
 import { RedisStore } from './backends/redis.js';
-import { DEFAULTS, resolveCommonOptions } from './options.js';
+import { DEFAULTS, type ResolvedCommonOptions, resolveCommonOptions } from './options.js';
 
 /**
  * Where the cookies backend records the session ids that `destroy()` (logout) and `regenerate()`
  * retired. A sealed cookie is valid on its own until it expires, so without such a list a cookie
  * captured before logout still opens the old session; with one, a retired id reads as a fresh session.
  *
- * `revoke(id, expiresAt)` runs as the commit's store step (awaited before the response goes out; a
- * failure is a 503, so a logout never looks successful when it was not). `isRevoked(id)` runs on every
- * load of a cookie that opens; a rejection is answered like a store outage. An id need only be kept
- * until `expiresAt` (ms since the epoch): after that the cookie is refused as expired anyway.
+ * `revoke(id, lifetime, now)` runs as the commit's store step (awaited before the response goes out;
+ * a failure is a 503, so a logout never looks successful when it was not): the id must then read as
+ * revoked for at least `lifetime` ms from `now`, the longest any copy of its cookie can still live
+ * (see `revocationLifetime`); a second revoke of the same id must not shorten the first.
+ * `isRevoked(id, now)` runs on every load of a cookie that opens; a rejection is answered like a store
+ * outage. A list that answers synchronously is also asked when a loaded session is about to be
+ * sealed again, so a request in flight during a logout does not re-seal the retired id. `now` is the
+ * manager's clock (ms since the epoch; `Date.now()` unless the `clock` option says otherwise).
  */
 export interface RevocationList {
-  isRevoked(id: string): boolean | Promise<boolean>;
-  revoke(id: string, expiresAt: number): void | Promise<void>;
+  isRevoked(id: string, now: number): boolean | Promise<boolean>;
+  revoke(id: string, lifetime: number, now: number): void | Promise<void>;
+}
+
+/**
+ * How long (ms) a retired id must stay revoked: the latest expiry any copy of its cookie could ever
+ * reach, counted from the moment the revocation is recorded. A copy's expiry counts from the moment
+ * its request was checked against the list (see the manager's commit), and every check after the
+ * revocation refuses the id, so no copy outlives `expire` seconds past the revocation.
+ *
+ * The one place that knows this: an absolute lifetime cap or per-session lifetimes, when sessions
+ * get them, must make it the longest lifetime a session can be sealed with.
+ */
+export function revocationLifetime(options: Pick<ResolvedCommonOptions, 'expire'>): number {
+  return options.expire * 1000;
 }
 
 /**
@@ -25,21 +42,21 @@ export class MemoryRevocationList implements RevocationList {
   private readonly revoked = new Map<string, number>();
   private pruneAt = 1024;
 
-  isRevoked(id: string): boolean {
-    const expiresAt = this.revoked.get(id);
-    if (expiresAt === undefined) return false;
-    if (expiresAt > Date.now()) return true;
+  isRevoked(id: string, now = Date.now()): boolean {
+    const until = this.revoked.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
     this.revoked.delete(id);
     return false;
   }
 
-  revoke(id: string, expiresAt: number): void {
-    if (expiresAt <= Date.now()) return;
-    this.revoked.set(id, expiresAt);
+  revoke(id: string, lifetime: number, now = Date.now()): void {
+    const until = now + lifetime;
+    if (!(until > now) || (this.revoked.get(id) ?? 0) >= until) return;
+    this.revoked.set(id, until);
     // Entries are dropped once expired; pruning when the map doubles keeps that O(1) per revoke.
     if (this.revoked.size >= this.pruneAt) {
-      const now = Date.now();
-      for (const [key, until] of this.revoked) if (until <= now) this.revoked.delete(key);
+      for (const [key, expiry] of this.revoked) if (expiry <= now) this.revoked.delete(key);
       this.pruneAt = Math.max(1024, this.revoked.size * 2);
     }
   }
@@ -58,9 +75,11 @@ export interface RedisRevocationOptions {
 }
 
 /**
- * Revoked ids in redis, shared by every process and server of the app: `SET prefix+id {} EX <seconds
- * until the cookie would expire>` on revoke, a lookup on load. Commands are bounded and fail fast like
- * the redis store's, with a SessionStoreError (the adapters answer 503).
+ * Revoked ids in redis, shared by every process and server of the app: `SET prefix+id {} EX <lifetime,
+ * rounded up to the second>` on revoke, a lookup on load. The key's TTL runs on redis' clock from the
+ * moment redis records it, never from a time the app computed earlier, so it outlives every copy of the
+ * cookie. Commands are bounded and fail fast like the redis store's, with a SessionStoreError (the
+ * adapters answer 503).
  */
 export class RedisRevocationList implements RevocationList {
   private readonly store: RedisStore;
@@ -75,10 +94,13 @@ export class RedisRevocationList implements RevocationList {
   }
 
   async isRevoked(id: string): Promise<boolean> {
+    // Redis drops the key when the revocation ends: whether it exists is the whole answer.
     return (await this.store.read(id, Date.now())) !== undefined;
   }
 
-  async revoke(id: string, expiresAt: number): Promise<void> {
-    if (expiresAt > Date.now()) await this.store.write(id, '{}', expiresAt);
+  async revoke(id: string, lifetime: number): Promise<void> {
+    // Real time on purpose: the store turns it back into a TTL, which redis counts in real time.
+    // With the same `expire` everywhere, a later revoke of an id never ends before an earlier one.
+    if (lifetime > 0) await this.store.write(id, '{}', Date.now() + lifetime);
   }
 }

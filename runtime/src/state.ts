@@ -36,6 +36,11 @@ export class SessionState<T extends object = SessionData> implements GuardOwner 
     readonly cookies: RequestCookies,
     /** The stored copy must be rewritten even if unchanged (sealed with an old secret). */
     public stale: boolean,
+    /**
+     * The manager's time when the request loaded the session (and the cookies backend checked its id
+     * against the revocation list): a new expiry counts from here, not from the commit.
+     */
+    readonly loadedAt: number,
   ) {
     this.currentId = id;
     this.data = guardData(record, this) as Session<T>;

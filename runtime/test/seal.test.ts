@@ -207,6 +207,15 @@ describe('keys, rotation and binding', () => {
     await expectFreshSession(`emt_session=${value}`, id, SessionManager.cookies<Data>(SECRET), t0 + 61_000);
   });
 
+  it('expires to the millisecond: open 1 ms before `expire` has passed, refused at it (never rounded up)', async () => {
+    const short = SessionManager.cookies<Data>(SECRET, { expire: 60 });
+    // Half-way through a second, where rounding the expiry to whole seconds would add 500 ms.
+    const t0 = Math.floor(Date.now() / 1000) * 1000 + 500;
+    const { value, id } = await sealedValue(short, t0);
+    expect((await short.load(`emt_session=${value}`, t0 + 59_999)).record).toEqual(DATA);
+    await expectFreshSession(`emt_session=${value}`, id, short, t0 + 60_000);
+  });
+
   it('a cookie made for another cookie name (same secret) is refused: the name is authenticated', async () => {
     const other = SessionManager.cookies<Data>(SECRET, { cookieName: 'other_session' });
     const { value, id } = await sealedValue(other);

@@ -31,7 +31,7 @@ export interface Backend {
   load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> | LoadedSession | undefined;
   /**
    * Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is
-   * deleted (cookies: revoked until `replacedExpiresAt`, when its cookie would have expired).
+   * deleted (cookies: revoked for as long as a copy of its cookie can live). `now`: the manager's clock.
    */
   write(
     id: string,
@@ -41,12 +41,13 @@ export interface Backend {
     replacedId: string | undefined,
     changed: boolean,
     replacedExpiresAt: number,
+    now: number,
   ): CommitPlan;
   /**
-   * Forget the session: delete `id` from the store (cookies: revoke it until `expiresAt`) when given,
-   * and clear the cookies the request sent.
+   * Forget the session: delete `id` from the store (cookies: revoke it) when given, and clear the
+   * cookies the request sent.
    */
-  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number): CommitPlan;
+  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number, now: number): CommitPlan;
   /** Stop background work (the files sweeper). */
   close?(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { parseStored, type SessionRecord } from '../data.js';
 import { SessionTooLargeError } from '../errors.js';
 import { isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
-import type { RevocationList } from '../revocation.js';
+import { type RevocationList, revocationLifetime } from '../revocation.js';
 import { Sealer } from '../seal.js';
 import type { Backend, CommitPlan, LoadedSession } from './backend.js';
 
@@ -64,12 +64,12 @@ function decode(plaintext: string): DecodedSession | typeof INVALID {
   const text = plaintext.slice(textStart);
   const parsed = isSessionId(id) ? parseStored(text) : undefined;
   if (parsed === undefined) return INVALID;
-  return new DecodedSession(id, text, Number(plaintext.slice(0, idStart - 1)) * 1000, parsed);
+  return new DecodedSession(id, text, Number(plaintext.slice(0, idStart - 1)), parsed);
 }
 
 /**
  * The cookies backend: the whole session, sealed, in the cookie. Sealed text is
- * `<expires, seconds>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
+ * `<expires, ms since the epoch>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
  * browser keeps the cookie; the id lets regenerate/destroy retire it through the optional revocation
  * list (without one, a retired cookie opens until it expires). A session too large for one cookie is
  * split into `name`, `name.1`, `name.2`.
@@ -79,6 +79,15 @@ export class CookiesBackend implements Backend {
   private readonly sealer: Sealer<DecodedSession | typeof INVALID>;
   private readonly name: string;
   private readonly chunkSize: number;
+  private readonly clock: () => number;
+  /** How long a retired id stays revoked (ms). */
+  private readonly revokeFor: number;
+  /**
+   * Set once the list answered a load synchronously (the in-memory one does): it is then also asked
+   * at commit, at no I/O cost. A list that answers with a promise is not, as the commit must decide its
+   * cookies synchronously; its revocation outlives any copy sealed by a request in flight anyway.
+   */
+  private listAnswersAtOnce = false;
 
   constructor(
     secret: string | readonly string[],
@@ -89,14 +98,19 @@ export class CookiesBackend implements Backend {
     this.name = options.cookieName;
     this.sealer = new Sealer<DecodedSession | typeof INVALID>(secret, this.name);
     this.chunkSize = COOKIE_LIMIT - writer.overhead(`${this.name}.9`) - 2;
+    this.clock = options.clock;
+    this.revokeFor = revocationLifetime(options);
   }
 
   load(cookies: RequestCookies, now: number): LoadedSession | Promise<LoadedSession | undefined> | undefined {
     const loaded = this.open(cookies, now);
     if (loaded === undefined || this.revocation === undefined) return loaded;
     // Stay synchronous when the list answers synchronously (the in-memory one does).
-    const revoked = this.revocation.isRevoked(loaded.id);
-    if (typeof revoked === 'boolean') return revoked ? undefined : loaded;
+    const revoked = this.revocation.isRevoked(loaded.id, now);
+    if (typeof revoked === 'boolean') {
+      this.listAnswersAtOnce = true;
+      return revoked ? undefined : loaded;
+    }
     return revoked.then((isRevoked) => (isRevoked ? undefined : loaded));
   }
 
@@ -121,36 +135,47 @@ export class CookiesBackend implements Backend {
     cookies: RequestCookies,
     replacedId: string | undefined,
     _changed: boolean,
-    replacedExpiresAt: number,
+    _replacedExpiresAt: number,
+    now: number,
   ): CommitPlan {
-    const expires = Math.ceil(expiresAt / 1000);
+    // Revoked while this request was in flight (a logout in another tab, or an attacker holding a
+    // request open across the victim's logout): never sealed again.
+    if (replacedId === undefined && this.listAnswersAtOnce && this.revocation?.isRevoked(id, now) === true) {
+      return this.remove(undefined, cookies);
+    }
+    // To the millisecond, never rounded up: the cookie expires exactly when the session does.
+    const expires = Math.floor(expiresAt);
     const sealed = this.sealer.seal(`${expires}.${id}.${text}`);
     const parts = this.split(sealed);
     const setCookies: string[] = [];
     for (let index = 0; index < parts.length; index++) {
       setCookies.push(
-        this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires * 1000),
+        this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires),
       );
     }
     // Chunks left over from a larger session would be joined to the next one: clear them.
     for (const index of cookies.chunks.keys()) {
       if (index >= parts.length) setCookies.push(this.writer.clear(`${this.name}.${index}`));
     }
-    return { setCookies, persist: this.revoker(replacedId, replacedExpiresAt) };
+    return { setCookies, persist: this.revoker(replacedId) };
   }
 
-  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number): CommitPlan {
+  remove(id: string | undefined, cookies: RequestCookies): CommitPlan {
     const setCookies = [this.writer.clear(this.name)];
     for (const index of cookies.chunks.keys()) setCookies.push(this.writer.clear(`${this.name}.${index}`));
-    return { setCookies, persist: this.revoker(id, expiresAt) };
+    return { setCookies, persist: this.revoker(id) };
   }
 
-  /** The commit's store step for the cookies backend: recording a retired id, when there is a list. */
-  private revoker(id: string | undefined, expiresAt: number): CommitPlan['persist'] {
-    const { revocation } = this;
+  /**
+   * The commit's store step for the cookies backend: recording a retired id, when there is a list.
+   * The revocation's lifetime counts from when it runs, which may be well after the commit (a handler
+   * that sends its headers and ends the response later): every load until then may still pass.
+   */
+  private revoker(id: string | undefined): CommitPlan['persist'] {
+    const { revocation, revokeFor, clock } = this;
     if (id === undefined || revocation === undefined) return undefined;
     return async () => {
-      await revocation.revoke(id, expiresAt);
+      await revocation.revoke(id, revokeFor, clock());
     };
   }
 
