@@ -1,13 +1,19 @@
 import type { ResolvedCommonOptions } from './options.js';
 
 /**
+ * The most cookies a cookies-backend session is split into: `name`, `name.1`, `name.2`. Node rejects
+ * requests with more than 16 KB of headers: three full cookies leave room for the rest.
+ */
+export const MAX_CHUNKS = 3;
+
+/**
  * The session's cookies as the request sent them: the main cookie and, for a cookies-backend session
- * too large for one cookie, its numbered chunks (`name.1`, `name.2`, ...).
+ * too large for one cookie, its chunks (`name.1`, `name.2`).
  */
 export interface RequestCookies {
   /** Value of the cookie named exactly `cookieName`, if sent. */
   main: string | undefined;
-  /** Chunk number -> value, for `cookieName.N` cookies. Empty for most requests. */
+  /** Chunk number -> value, for the `cookieName.1` and `cookieName.2` cookies. Empty for most requests. */
   chunks: Map<number, string>;
 }
 
@@ -38,9 +44,10 @@ export function readSessionCookies(header: string | undefined, cookieName: strin
       const name = header.slice(start, eq).trim();
       if (name === cookieName) {
         if (result.main === undefined) result.main = unquote(header.slice(eq + 1, end).trim());
-      } else if (name.startsWith(chunkPrefix)) {
-        const index = Number(name.slice(chunkPrefix.length));
-        if (Number.isInteger(index) && index > 0 && index < 100) {
+      } else if (name.length === chunkPrefix.length + 1 && name.startsWith(chunkPrefix)) {
+        // Exactly `name.1` .. `name.2`: `name.01` or `name.1e0` is another cookie, not a chunk.
+        const index = name.charCodeAt(chunkPrefix.length) - 48;
+        if (index >= 1 && index < MAX_CHUNKS) {
           if (result.chunks === NO_CHUNKS) result.chunks = new Map();
           if (!result.chunks.has(index)) result.chunks.set(index, unquote(header.slice(eq + 1, end).trim()));
         }

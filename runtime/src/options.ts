@@ -98,6 +98,26 @@ export interface ResolvedCookieData {
   priority?: CookiePriority;
 }
 
+/**
+ * `filenameTemplate` split around its `%s`. It needs exactly one `%s`, no path separator, no leading
+ * dot, and a fixed prefix or suffix: the sweep deletes only names of this shape, and a bare `%s`
+ * would match other files of the folder.
+ */
+export function filenameTemplateParts(template: string): [before: string, after: string] {
+  const parts = template.split('%s');
+  if (parts.length !== 2 || /[/\\\0]/.test(template) || template.startsWith('.')) {
+    throw new SessionConfigError(
+      `filenameTemplate ${JSON.stringify(template)} must contain exactly one %s, no path separator, and not start with a dot (for example 'emt_%s.sess').`,
+    );
+  }
+  if (template === '%s') {
+    throw new SessionConfigError(
+      "filenameTemplate '%s' needs a fixed prefix or suffix around %s (for example 'emt_%s.sess'), so that the sweep can tell session files from other files.",
+    );
+  }
+  return parts as [string, string];
+}
+
 /** The options shared by all backends, checked and with their defaults filled in. */
 export interface ResolvedCommonOptions {
   expire: number;
@@ -206,8 +226,47 @@ export function positiveSeconds(name: string, value: number, allowZero = false):
   return value;
 }
 
+/** Browsers keep a cookie at most 400 days (RFC 6265bis), whatever its Max-Age says. */
+export const MAX_EXPIRE = 400 * 24 * 3600;
+
+function checkExpire(value: number): number {
+  const expire = positiveSeconds('expire', value);
+  // Max-Age is whole seconds: under one, the cookie would be sent with Max-Age=0 and deleted at once.
+  if (expire < 1) throw new SessionConfigError(`expire must be at least 1 second, got ${expire}.`);
+  if (expire > MAX_EXPIRE) {
+    throw new SessionConfigError(
+      `expire must be at most ${MAX_EXPIRE} seconds (400 days): browsers drop a cookie after 400 days whatever it says, got ${expire}.`,
+    );
+  }
+  return expire;
+}
+
+/**
+ * Names browsers give a meaning to, or that this runtime does: a `__Host-` cookie is only kept when
+ * it is Secure, has no Domain and Path=/, a `__Secure-` one when it is Secure; a name ending in `.`
+ * and digits is how a large session's chunk cookies are named, so another manager could read it as
+ * its own chunk.
+ */
+function checkCookieNameRules(cookieName: string, secure: boolean, domain: string | undefined, path: string): void {
+  const refuse = (why: string) => {
+    throw new SessionConfigError(`cookieName ${JSON.stringify(cookieName)} ${why}`);
+  };
+  const lower = cookieName.toLowerCase();
+  if (lower.startsWith('__host-')) {
+    if (!secure) refuse('needs secure: true (browsers drop a __Host- cookie without Secure).');
+    if (domain !== undefined) refuse('cannot have a domain (browsers drop a __Host- cookie with a Domain).');
+    if (path !== '/') refuse(`needs cookieData.path '/' (browsers drop a __Host- cookie with another path).`);
+  }
+  if (lower.startsWith('__secure-') && !secure) {
+    refuse('needs secure: true (browsers drop a __Secure- cookie without Secure).');
+  }
+  if (/\.[0-9]+$/.test(cookieName)) {
+    refuse("ends in a dot and digits, as the chunk cookies of a large session do ('sess.1'): choose another name.");
+  }
+}
+
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
-  const expire = positiveSeconds('expire', options.expire ?? DEFAULTS.expire);
+  const expire = checkExpire(options.expire ?? DEFAULTS.expire);
   const sameSite = oneOf('sameSite', SAME_SITE, options.sameSite ?? DEFAULTS.sameSite);
   const secure = options.secure ?? DEFAULTS.secure;
   if (sameSite === 'None' && !secure) {
@@ -231,6 +290,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     checkWithCookieRules(`domain ${JSON.stringify(domain)}`, { name: 'n', value: '', domain });
   }
   const cookieData = resolveCookieData(options.cookieData, secure);
+  checkCookieNameRules(cookieName, secure, domain, cookieData.path ?? '/');
   const refreshAfter = positiveSeconds('refreshAfter', options.refreshAfter ?? expire / 2, true);
   // Past `expire`, a session that is only read would never slide and would expire while in use.
   if (refreshAfter > expire) {

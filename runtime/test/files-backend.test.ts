@@ -297,20 +297,19 @@ describe('sweep', () => {
     );
   });
 
-  it('with a template that matches any name, still deletes only session files', async () => {
-    const manager = filesManager({ filenameTemplate: '%s' });
+  it('with a one-character prefix, still deletes only session files (a bare %s is refused)', async () => {
+    const manager = filesManager({ filenameTemplate: 's%s' });
     const { state } = await exchange(manager, new CookieJar(), (s) => {
       s.data.n = 1;
     });
-    utimesSync(join(directory, state.id), hoursAgo(2), hoursAgo(2));
-    for (const name of ['notes.txt', 'README', 'x'.repeat(43) + '.bak', 'a'.repeat(42)]) {
+    utimesSync(join(directory, `s${state.id}`), hoursAgo(2), hoursAgo(2));
+    const others = ['notes.txt', 'README', 'a'.repeat(43), `s${'a'.repeat(42)}`, `s${'x'.repeat(43)}.bak`];
+    for (const name of others) {
       writeFileSync(join(directory, name), 'mine');
       utimesSync(join(directory, name), hoursAgo(48), hoursAgo(48));
     }
-    await sweeper({ filenameTemplate: '%s' }).sweep();
-    expect(readdirSync(directory).sort()).toEqual(
-      ['README', 'a'.repeat(42), 'notes.txt', 'x'.repeat(43) + '.bak'].sort(),
-    );
+    await sweeper({ filenameTemplate: 's%s' }).sweep();
+    expect(readdirSync(directory).sort()).toEqual(others.sort());
   });
 
   it('runs by itself every sweepInterval seconds, and stops on close', async () => {

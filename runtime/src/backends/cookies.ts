@@ -1,4 +1,4 @@
-import type { RequestCookies, SetCookieWriter } from '../cookie-header.js';
+import { MAX_CHUNKS, type RequestCookies, type SetCookieWriter } from '../cookie-header.js';
 import { parseStored, type SessionRecord } from '../data.js';
 import { SessionTooLargeError } from '../errors.js';
 import { isSessionId } from '../ids.js';
@@ -9,9 +9,18 @@ import type { Backend, CommitPlan, LoadedSession } from './backend.js';
 
 /** Browsers keep at most 4096 bytes of one Set-Cookie (name, value and attributes). */
 const COOKIE_LIMIT = 4096;
-/** Node rejects requests with more than 16 KB of headers: three full cookies leave room for the rest. */
-const MAX_CHUNKS = 3;
 const CHUNKED = /^([2-9])~/;
+
+/**
+ * How many cookies the request's main cookie says the session was split into (1 when it is not
+ * chunked). Only those chunks were written under this cookie name: any other `name.N` cookie
+ * belongs to someone else, and is neither read nor cleared.
+ */
+function declaredChunks(main: string | undefined): number {
+  const chunked = main === undefined ? null : CHUNKED.exec(main);
+  const count = chunked === null ? 1 : Number(chunked[1]);
+  return count > MAX_CHUNKS ? 1 : count;
+}
 
 /**
  * A cookie's plaintext, split and checked once, and kept with the cookie while the sealer remembers
@@ -153,16 +162,20 @@ export class CookiesBackend implements Backend {
         this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires),
       );
     }
-    // Chunks left over from a larger session would be joined to the next one: clear them.
+    // Chunks left over from a larger session: cleared, so the browser does not keep sending them.
+    const declared = declaredChunks(cookies.main);
     for (const index of cookies.chunks.keys()) {
-      if (index >= parts.length) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+      if (index >= parts.length && index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
     }
     return { setCookies, persist: this.revoker(replacedId) };
   }
 
   remove(id: string | undefined, cookies: RequestCookies): CommitPlan {
     const setCookies = [this.writer.clear(this.name)];
-    for (const index of cookies.chunks.keys()) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+    const declared = declaredChunks(cookies.main);
+    for (const index of cookies.chunks.keys()) {
+      if (index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+    }
     return { setCookies, persist: this.revoker(id) };
   }
 

@@ -3,9 +3,15 @@ import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from '
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
-import { SessionConfigError, SessionStoreError } from '../errors.js';
+import { SessionStoreError } from '../errors.js';
 import { isSessionId } from '../ids.js';
-import { DEFAULTS, type FilesOptions, positiveSeconds, type ResolvedCommonOptions } from '../options.js';
+import {
+  DEFAULTS,
+  type FilesOptions,
+  filenameTemplateParts,
+  positiveSeconds,
+  type ResolvedCommonOptions,
+} from '../options.js';
 import type { SessionStore, StoredSession } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
@@ -38,13 +44,7 @@ export class FilesStore implements SessionStore {
 
   constructor(options: FilesOptions, common: ResolvedCommonOptions) {
     const template = options.filenameTemplate ?? DEFAULTS.filenameTemplate;
-    const parts = template.split('%s');
-    if (parts.length !== 2 || /[/\\\0]/.test(template) || template.startsWith('.')) {
-      throw new SessionConfigError(
-        `filenameTemplate ${JSON.stringify(template)} must contain exactly one %s, no path separator, and not start with a dot (for example 'emt_%s.sess').`,
-      );
-    }
-    [this.before, this.after] = parts as [string, string];
+    [this.before, this.after] = filenameTemplateParts(template);
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
