@@ -23,12 +23,28 @@ export interface BenchOptions {
   quick: boolean;
   /** Rounds over all contenders; each figure is the median of its rounds. */
   repeat: number;
+  /**
+   * How many distinct sessions the load is spread over, one run of every contender for each: the
+   * requests send the primed sessions' cookies in turn, as many users would.
+   */
+  sessions: number[];
+  /**
+   * Session files in the folder for one more run of the files contenders on express (ours and
+   * session-file-store) at the largest number of sessions: the sessions beyond those the load
+   * sends are made first, one request each. 0 skips that run.
+   */
+  folderFiles: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick               smoke run: 2 s per route, 1 s warm-up, 3 generator runs, 10 s soak
-  --duration <s>        seconds measured per route (BENCH_DURATION, default 8)
+  --quick               smoke run: 2 s per route, 1 s warm-up, 1 and 1,000 sessions, no folder run,
+                        3 generator runs, 10 s soak
+  --sessions <n,m>      distinct sessions the load is spread over, a run for each (BENCH_SESSIONS,
+                        default 1,10000; the soak's default is 10000)
+  --folder-files <n>    one more run of the express files contenders with n session files in the
+                        folder (BENCH_FOLDER_FILES, default 100000; 0 skips)
+  --duration <s>        seconds measured per route (BENCH_DURATION, default 5)
   --warmup <s>          seconds of warm-up per route (BENCH_WARMUP, default 2)
   --connections <n>     autocannon connections (BENCH_CONNECTIONS, default 16)
   --pipelining <n>      requests in flight per connection (BENCH_PIPELINING, default 4)
@@ -65,14 +81,26 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
       'soak-seconds': { type: 'string' },
       profile: { type: 'boolean' },
       repeat: { type: 'string' },
+      sessions: { type: 'string' },
+      'folder-files': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
   const quick = values.quick === true;
+  const soak = values.soak === true;
+  const sessionsText = values.sessions ?? env.BENCH_SESSIONS ?? (soak ? '10000' : quick ? '1,1000' : '1,10000');
+  const sessions = [
+    ...new Set(
+      sessionsText
+        .split(',')
+        .map((item) => Math.round(positive('--sessions', item.trim().replace(/_/g, ''), 1)))
+        .sort((a, b) => a - b),
+    ),
+  ];
   return {
     quick,
-    duration: positive('--duration', values.duration ?? env.BENCH_DURATION, quick ? 2 : 8),
+    duration: positive('--duration', values.duration ?? env.BENCH_DURATION, quick ? 2 : 5),
     warmup: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, quick ? 1 : 2, true),
     connections: positive('--connections', values.connections ?? env.BENCH_CONNECTIONS, 16),
     pipelining: positive('--pipelining', values.pipelining ?? env.BENCH_PIPELINING, 4),
@@ -86,7 +114,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
       quick ? 3 : 7,
       true,
     ),
-    soak: values.soak === true,
+    soak,
+    sessions,
+    folderFiles: Math.round(
+      positive('--folder-files', values['folder-files'] ?? env.BENCH_FOLDER_FILES, quick ? 0 : 100_000, true),
+    ),
     soakSeconds: positive('--soak-seconds', values['soak-seconds'] ?? env.BENCH_SOAK_SECONDS, quick ? 10 : 60),
     profile: values.profile === true,
     repeat: Math.round(positive('--repeat', values.repeat ?? env.BENCH_REPEAT, 1)),

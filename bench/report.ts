@@ -5,6 +5,9 @@ import type { Measurement } from './load.js';
 import {
   byId,
   type ContenderResult,
+  caseLabel,
+  casesOf,
+  ofCase,
   isNoisy,
   NOISY_OTHER_CORES,
   type RunResult,
@@ -37,7 +40,14 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-export function renderContenders(results: readonly ContenderResult[]): string {
+/** One table per case (number of sessions, folder size): ratios are taken within a case only. */
+export function renderContenders(all: readonly ContenderResult[]): string {
+  return casesOf(all)
+    .map((which) => `### ${caseLabel(which)}\n\n${renderCase(ofCase(all, which))}`)
+    .join('\n\n');
+}
+
+function renderCase(results: readonly ContenderResult[]): string {
   const rows = results.map((result) => {
     const bare = result.kind === 'bare' ? undefined : byId(results, bareOf(result));
     const peer = byId(results, result.peer);
@@ -53,6 +63,7 @@ export function renderContenders(results: readonly ContenderResult[]): string {
       p99(result.peek),
       cpuUs(result.peek),
       times(ratio(result, bare, 'peek')),
+      times(ratio(result, peer, 'peek')),
       `${mb(result.rssStart)} -> ${mb(result.rssEnd)}`,
       flags(result),
     ];
@@ -70,6 +81,7 @@ export function renderContenders(results: readonly ContenderResult[]): string {
       'p99 ms',
       'CPU us/req',
       'x bare',
+      'x peer',
       'RSS MB',
       'notes',
     ],
@@ -78,16 +90,58 @@ export function renderContenders(results: readonly ContenderResult[]): string {
 }
 
 export function renderPeers(results: readonly ContenderResult[]): string {
+  const seen = new Set<string>();
   const lines = results
-    .filter((result) => result.peer)
+    .filter((result) => result.peer && !seen.has(result.id) && seen.add(result.id))
     .map((result) => `- ${result.label}: x peer is against ${byId(results, result.peer)?.label ?? result.peer}`);
   return lines.join('\n');
+}
+
+/**
+ * What each session costs beyond time, per case: the distinct sessions the server saw during the
+ * check, the sessions the store holds, the cookie's size, and for redis the memory per session
+ * and the commands per request.
+ */
+export function renderCosts(all: readonly ContenderResult[]): string {
+  const rows = all
+    .filter((result) => result.kind !== 'bare' && !result.error)
+    .map((result) => {
+      const redis = result.redis;
+      const commands = (route: 'counter' | 'peek') =>
+        redis ? `${redis[route].commands.toFixed(1)} (+${redis[route].inScripts.toFixed(1)} in scripts)` : '-';
+      return [
+        result.label,
+        caseLabel(result),
+        result.distinctSeen === undefined
+          ? '-'
+          : `${result.distinctSeen.toLocaleString('en-US')} of ${(result.distinctSent ?? 0).toLocaleString('en-US')}`,
+        result.stored === undefined ? '-' : result.stored.toLocaleString('en-US'),
+        result.cookieBytes === undefined ? '-' : `${result.cookieBytes}`,
+        redis ? `${Math.round(redis.bytesPerSession)}` : '-',
+        commands('counter'),
+        commands('peek'),
+      ];
+    });
+  return table(
+    [
+      'contender',
+      'case',
+      'distinct sessions seen (of sent)',
+      'sessions stored',
+      'Cookie bytes',
+      'redis bytes/session',
+      'redis commands /counter',
+      'redis commands /peek',
+    ],
+    rows,
+  );
 }
 
 export function renderSoak(soak: readonly SoakResult[]): string {
   return table(
     [
       'contender',
+      'sessions',
       'seconds',
       '/counter req/s',
       'RSS MB after warm-up',
@@ -98,6 +152,7 @@ export function renderSoak(soak: readonly SoakResult[]): string {
     ],
     soak.map((row) => [
       row.label,
+      (row.sessions ?? 1).toLocaleString('en-US'),
       `${row.seconds}`,
       rps(row.measurement),
       mb(row.rssStart),
@@ -138,7 +193,8 @@ export function renderLegend(run: RunResult): string {
         ? 'servers (and redis) on core 1, autocannon on core 0.'
         : 'NOT pinned (taskset unavailable): figures are indicative only.'),
     `autocannon: ${options.connections} connections x ${options.pipelining} pipelined, ` +
-      `${options.warmup} s warm-up + ${options.duration} s measured per route` +
+      `${options.warmup} s warm-up + ${options.duration} s measured per route, ` +
+      'each request sending the next of the primed sessions (each at visit 2) in turn' +
       (options.repeat > 1 ? `, median of ${options.repeat} rounds. ` : '. ') +
       `Load average at start ${machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}` +
       (machine.loadAverageAtEnd ? `, at end ${machine.loadAverageAtEnd.map((n) => n.toFixed(2)).join(' ')}.` : '.'),

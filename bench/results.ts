@@ -5,7 +5,43 @@ import type { BenchOptions } from './options.js';
 
 /** What one run found: the shape of bench/results/<timestamp>.json. */
 
-export interface ContenderResult extends Contender {
+/** What a run of the contenders is spread over: the sessions the load sends, and the folder's size. */
+export interface Case {
+  /** Distinct sessions the requests send in turn. */
+  sessions: number;
+  /** For the folder run of the files contenders: session files in the folder (the load's among them). */
+  folderFiles?: number;
+}
+
+export function caseLabel(of: Case): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const sessions = `${n(of.sessions)} session${of.sessions === 1 ? '' : 's'}`;
+  return of.folderFiles ? `${sessions}, ${n(of.folderFiles)} files in the folder` : sessions;
+}
+
+export function sameCase(a: Case, b: Case): boolean {
+  return a.sessions === b.sessions && (a.folderFiles ?? 0) === (b.folderFiles ?? 0);
+}
+
+/** What a redis contender costs redis, read after priming and in a short check with MONITOR on. */
+export interface RedisCost {
+  /** MEMORY USAGE of a session's key, mean over a sample. */
+  bytesPerSession: number;
+  /** Commands the server sent per request (round trips), and commands scripts ran inside redis. */
+  counter: { commands: number; inScripts: number };
+  peek: { commands: number; inScripts: number };
+}
+
+export interface ContenderResult extends Contender, Case {
+  /** Distinct Cookie headers the server saw while the load's spreading was checked (bare: not checked). */
+  distinctSeen?: number;
+  /** Of how many requests, each meant to send a different session. */
+  distinctSent?: number;
+  /** Sessions the store holds after priming: session files in the folder, or keys in redis. */
+  stored?: number;
+  /** Bytes of the Cookie header a primed (visit 2) session sends. */
+  cookieBytes?: number;
+  redis?: RedisCost;
   counter?: Measurement;
   peek?: Measurement;
   /** Server RSS (bytes) right after start and priming, after warm-up, and after the last measurement. */
@@ -23,6 +59,8 @@ export interface ContenderResult extends Contender {
 export interface SoakResult {
   id: string;
   label: string;
+  /** Distinct sessions the soak's load was spread over. */
+  sessions?: number;
   seconds: number;
   /** RSS (bytes) every few seconds, the first after warm-up. */
   samples: { second: number; rss: number }[];
@@ -55,6 +93,8 @@ export interface RunResult {
   };
   contenders: ContenderResult[];
   soak: SoakResult[];
+  /** Probes run next to the table: cookie sizes, the files sweep over a large folder. */
+  probes?: unknown;
   generator?: GeneratorResult | { skipped: string };
   targets: TargetCheck[];
 }
@@ -66,8 +106,21 @@ export function isNoisy(measurement: Measurement | undefined): boolean {
   return measurement?.otherCores !== undefined && measurement.otherCores > NOISY_OTHER_CORES;
 }
 
+/** The row of contender `id`; the results given must be one case's (see `ofCase`). */
 export function byId(results: readonly ContenderResult[], id: string | undefined): ContenderResult | undefined {
   return id === undefined ? undefined : results.find((result) => result.id === id);
+}
+
+/** The distinct cases of a run, in the order they were measured. */
+export function casesOf(results: readonly ContenderResult[]): Case[] {
+  const cases: Case[] = [];
+  for (const result of results) if (!cases.some((known) => sameCase(known, result))) cases.push(result);
+  return cases;
+}
+
+/** The rows of one case: ratios are only ever taken between rows of the same case. */
+export function ofCase(results: readonly ContenderResult[], which: Case): ContenderResult[] {
+  return results.filter((result) => sameCase(result, which));
 }
 
 /** `a`'s req/s over `b`'s on a route; undefined when either is missing or failed. */

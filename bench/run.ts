@@ -6,11 +6,12 @@ import { Redis } from 'ioredis';
 import { type RedisServer, startRedisServer } from '../test/support/redis-server.js';
 import { CONTENDERS, type Contender, selectContenders } from './contenders.js';
 import { benchGenerator } from './generator-bench.js';
-import { type LoadSettings, measure, primeAndCheck, visitsNow } from './load.js';
+import { type LoadSettings, measure, primeSessions, visitsNow } from './load.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { summarizeProfile } from './profile-summary.js';
 import {
   renderContenders,
+  renderCosts,
   renderGenerator,
   renderLegend,
   renderPeers,
@@ -18,7 +19,15 @@ import {
   renderTargets,
   writeJson,
 } from './report.js';
-import { type ContenderResult, combineRounds, type RunResult, type SoakResult } from './results.js';
+import {
+  type Case,
+  type ContenderResult,
+  caseLabel,
+  combineRounds,
+  type RedisCost,
+  type RunResult,
+  type SoakResult,
+} from './results.js';
 import { compileServers, startServer } from './server-process.js';
 import { canPin, GENERATOR_CORE, pinProcess, rssOf, SERVER_CORE } from './system.js';
 import { checkTargets } from './targets.js';
@@ -111,7 +120,11 @@ if (profileDir) mkdirSync(profileDir, { recursive: true });
 async function launch(contender: Contender) {
   const env: Record<string, string> = {};
   let folder: string | undefined;
-  if (contender.needs === 'redis' && redis) env.BENCH_REDIS_URL = redis.server.url;
+  if (contender.needs === 'redis' && redis) {
+    env.BENCH_REDIS_URL = redis.server.url;
+    // Each contender starts on an empty redis, so what it holds afterwards is its own.
+    await withRedis((client) => client.flushall());
+  }
   if (contender.needs === 'files') {
     folder = mkdtempSync(join(tmpdir(), 'csm-bench-files-'));
     env.BENCH_FILES_DIR = folder;
@@ -133,7 +146,7 @@ async function launch(contender: Contender) {
   };
   cleanups.add(stop);
   const pids = () => (contender.needs === 'redis' && redis ? [server.pid, redis.pid] : [server.pid]);
-  return { server, pids, stop };
+  return { server, pids, stop, folder };
 }
 
 function printProfile(contender: Contender): void {
@@ -147,18 +160,113 @@ function printProfile(contender: Contender): void {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function benchContender(contender: Contender): Promise<ContenderResult> {
-  const result: ContenderResult = { ...contender };
+async function withRedis<R>(use: (client: Redis) => Promise<R>): Promise<R> {
+  if (!redis) throw new Error('no redis-server was started');
+  const client = new Redis(redis.server.url);
+  try {
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Session files in a folder: every name but the dot-named temp files. */
+function countFiles(folder: string): number {
+  return readdirSync(folder).filter((name) => !name.startsWith('.')).length;
+}
+
+/**
+ * What a redis contender costs redis: the mean MEMORY USAGE of sampled session keys, and, with
+ * MONITOR on, the commands a few requests on distinct sessions send (round trips) and run inside
+ * scripts. A marker command closes the window, so no count waits on a timer.
+ */
+async function redisCost(url: string, cookies: readonly string[]): Promise<RedisCost> {
+  return withRedis(async (client) => {
+    let bytes = 0;
+    let sampled = 0;
+    for (let i = 0; i < 100; i++) {
+      const key = await client.randomkey();
+      if (key === null) break;
+      bytes += Number(await client.memory('USAGE', key, 'SAMPLES', '0'));
+      sampled++;
+    }
+    // The marker goes out on a connection opened before MONITOR starts: a new connection's own
+    // commands (its ready check) would be counted as the requests'.
+    await client.ping();
+    const monitor = await client.monitor();
+    const perRoute = async (route: '/counter' | '/peek', requests: number, offset: number) => {
+      let commands = 0;
+      let inScripts = 0;
+      const marker = `bench-marker-${route}`;
+      const done = new Promise<void>((resolve) => {
+        const listener = (_time: string, args: string[], source: string) => {
+          if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) {
+            monitor.off('monitor', listener);
+            resolve();
+          } else if (source === 'lua') inScripts++;
+          else commands++;
+        };
+        monitor.on('monitor', listener);
+      });
+      // Distinct sessions when there are enough; with one, the same session again.
+      for (let i = 0; i < requests; i++) await visitsOn(url, route, cookies[(offset + i) % cookies.length] as string);
+      await client.echo(marker);
+      await done;
+      return { commands: commands / requests, inScripts: inScripts / requests };
+    };
+    const requests = 20;
+    const counter = await perRoute('/counter', requests, 0);
+    const peek = await perRoute('/peek', requests, requests);
+    monitor.disconnect();
+    return { bytesPerSession: sampled === 0 ? 0 : bytes / sampled, counter, peek };
+  });
+}
+
+async function visitsOn(url: string, route: '/counter' | '/peek', cookie: string): Promise<void> {
+  const answer = await fetch(url + route, { headers: cookie ? { cookie } : {} });
+  await answer.text();
+}
+
+async function benchContender(contender: Contender, of: Case): Promise<ContenderResult> {
+  const result: ContenderResult = { ...contender, ...of };
   let launched: Awaited<ReturnType<typeof launch>> | undefined;
   try {
     launched = await launch(contender);
-    const { server, pids } = launched;
-    const primed = await primeAndCheck(contender, server.url);
-    if (contender.kind !== 'bare') result.peekSetsCookie = primed.peekSetsCookie;
+    const { server, pids, folder } = launched;
+    if (of.folderFiles && of.folderFiles > of.sessions && contender.kind !== 'bare') {
+      // The folder's other sessions: one /counter each, without a cookie, so each makes a new one.
+      await measure(server.url, '/counter', [''], { requests: of.folderFiles - of.sessions }, settings, pids);
+    }
+    const primed = await primeSessions(contender, server.url, of.sessions);
+    const { cookies } = primed;
+    if (contender.kind !== 'bare') {
+      result.peekSetsCookie = primed.peekSetsCookie;
+      result.cookieBytes = Buffer.byteLength(primed.cookie);
+    }
+    if (folder) result.stored = countFiles(folder);
+    if (contender.needs === 'redis') {
+      result.stored = await withRedis((client) => client.dbsize());
+      result.redis = await redisCost(server.url, cookies);
+    }
     result.rssAtBoot = rssOf(server.pid);
     const load = (route: '/counter' | '/peek', seconds: number) =>
-      measure(server.url, route, primed.cookie, seconds, settings, pids);
-    if (options.warmup > 0) await load('/counter', options.warmup);
+      measure(server.url, route, cookies, { seconds }, settings, pids);
+    // The warm-up doubles as the check that the load really spreads: the server counts the
+    // distinct cookies it receives (its count is off while anything is measured).
+    if (contender.kind !== 'bare') await server.command('track', 'tracking');
+    const checked =
+      options.warmup > 0
+        ? await load('/counter', options.warmup)
+        : await measure(server.url, '/peek', cookies, { requests: Math.min(cookies.length, 2000) }, settings, pids);
+    if (contender.kind !== 'bare') {
+      result.distinctSeen = Number((await server.command('seen', 'seen ')).split(' ')[1]);
+      result.distinctSent = Math.min(cookies.length, checked.requests);
+      if (result.distinctSeen < result.distinctSent || result.distinctSeen > cookies.length) {
+        throw new Error(
+          `the load was meant to send ${fmt(result.distinctSent)} distinct sessions; the server saw ${fmt(result.distinctSeen)}`,
+        );
+      }
+    }
     result.rssStart = rssOf(server.pid);
     result.counter = await load('/counter', options.duration);
     if (contender.kind !== 'bare') result.visitsAfterCounter = await visitsNow(server.url, primed.cookie);
@@ -171,10 +279,11 @@ async function benchContender(contender: Contender): Promise<ContenderResult> {
     await launched?.stop();
   }
   const { counter, peek } = result;
+  const name = `${contender.id} (${fmt(of.sessions)}${of.folderFiles ? `, ${fmt(of.folderFiles)} files` : ''})`;
   console.log(
     result.error
-      ? `${contender.id.padEnd(32)} FAILED: ${result.error}`
-      : `${contender.id.padEnd(32)} /counter ${fmt(counter?.rps ?? 0).padStart(7)} req/s ${fmt(counter?.cpuUsPerRequest ?? 0).padStart(4)} us/req` +
+      ? `${name.padEnd(44)} FAILED: ${result.error}`
+      : `${name.padEnd(44)} /counter ${fmt(counter?.rps ?? 0).padStart(7)} req/s ${fmt(counter?.cpuUsPerRequest ?? 0).padStart(4)} us/req` +
           ` | /peek ${fmt(peek?.rps ?? 0).padStart(7)} req/s ${fmt(peek?.cpuUsPerRequest ?? 0).padStart(4)} us/req` +
           ` | server ${counter?.serverCores?.toFixed(2) ?? '?'} cores, others ${counter?.otherCores?.toFixed(2) ?? '?'}`,
   );
@@ -182,12 +291,13 @@ async function benchContender(contender: Contender): Promise<ContenderResult> {
   return result;
 }
 
-async function soakContender(contender: Contender): Promise<SoakResult> {
+async function soakContender(contender: Contender, sessions: number): Promise<SoakResult> {
   const launched = await launch(contender);
   try {
     const { server, pids } = launched;
-    const primed = await primeAndCheck(contender, server.url);
-    await measure(server.url, '/counter', primed.cookie, Math.max(options.warmup, 3), settings, pids);
+    const { cookies } = await primeSessions(contender, server.url, sessions);
+    const soakLoad = (seconds: number) => measure(server.url, '/counter', cookies, { seconds }, settings, pids);
+    await soakLoad(Math.max(options.warmup, 3));
     const rssStart = rssOf(server.pid) ?? 0;
     const samples = [{ second: 0, rss: rssStart }];
     const every = Math.max(1, Math.round(options.soakSeconds / 12));
@@ -196,17 +306,18 @@ async function soakContender(contender: Contender): Promise<SoakResult> {
       const rss = rssOf(server.pid);
       if (rss !== undefined) samples.push({ second: Math.round((performance.now() - started) / 1000), rss });
     }, every * 1000);
-    const measurement = await measure(server.url, '/counter', primed.cookie, options.soakSeconds, settings, pids);
+    const measurement = await soakLoad(options.soakSeconds);
     clearInterval(timer);
     const rssEnd = rssOf(server.pid) ?? 0;
     samples.push({ second: options.soakSeconds, rss: rssEnd });
     const rssSteady = samples.find((sample) => sample.second >= options.soakSeconds / 3)?.rss ?? rssStart;
     console.log(
-      `${contender.id.padEnd(24)} soak ${options.soakSeconds} s: RSS ${(rssStart / 2 ** 20).toFixed(1)} -> ${(rssEnd / 2 ** 20).toFixed(1)} MB`,
+      `${contender.id.padEnd(24)} soak ${options.soakSeconds} s over ${fmt(sessions)} sessions: RSS ${(rssStart / 2 ** 20).toFixed(1)} -> ${(rssEnd / 2 ** 20).toFixed(1)} MB`,
     );
     return {
       id: contender.id,
       label: contender.label,
+      sessions,
       seconds: options.soakSeconds,
       samples,
       rssStart,
@@ -220,21 +331,56 @@ async function soakContender(contender: Contender): Promise<SoakResult> {
   }
 }
 
+/**
+ * The cases every contender runs: each number of sessions; then, for the files contenders on
+ * express (and their bare base), the largest number of sessions in a folder of `folderFiles` files.
+ */
+function casesToRun(): { of: Case; contenders: Contender[] }[] {
+  const cases: { of: Case; contenders: Contender[] }[] = options.sessions.map((sessions) => ({
+    of: { sessions },
+    contenders,
+  }));
+  const largest = options.sessions[options.sessions.length - 1] ?? 1;
+  const folderIds = ['express/bare', 'express/files', 'express/express-session-files'];
+  const inFolder = contenders.filter((contender) => folderIds.includes(contender.id));
+  if (options.folderFiles > largest && inFolder.some((contender) => contender.needs === 'files')) {
+    cases.push({ of: { sessions: largest, folderFiles: options.folderFiles }, contenders: inFolder });
+  }
+  return cases;
+}
+
 try {
   if (options.soak) {
-    console.log(`Memory soak: ${contenders.length} contenders x ${options.soakSeconds} s of /counter\n`);
-    for (const contender of contenders) run.soak.push(await soakContender(contender));
+    const count = contenders.length * options.sessions.length;
+    console.log(`Memory soak: ${count} runs x ${options.soakSeconds} s of /counter\n`);
+    for (const sessions of options.sessions) {
+      for (const contender of contenders) run.soak.push(await soakContender(contender, sessions));
+    }
   } else {
-    const perContender = 2 * (options.warmup + options.duration) + 2;
-    const minutes = Math.ceil((options.repeat * contenders.length * perContender) / 60);
-    console.log(`Benchmarking ${contenders.length} contenders x ${options.repeat} round(s), ~${minutes} min\n`);
-    // Rounds go over every contender in turn, so a burst of noise hits one round, not one contender.
-    const rounds = new Map<string, ContenderResult[]>(contenders.map((contender) => [contender.id, []]));
+    const cases = casesToRun();
+    const perContender = 2 * (options.warmup + options.duration) + 3;
+    const runs = cases.reduce((sum, one) => sum + one.contenders.length, 0);
+    const minutes = Math.ceil((options.repeat * runs * perContender) / 60);
+    console.log(
+      `Benchmarking ${cases.map((one) => `${one.contenders.length} contenders x ${caseLabel(one.of)}`).join(', ')}; ` +
+        `${options.repeat} round(s), ~${minutes} min plus priming\n`,
+    );
+    // Rounds go over every case and contender in turn, so a burst of noise hits one round, not one
+    // contender; a case's contenders run one after another, so its ratios compare close neighbours.
+    const rounds = new Map<string, ContenderResult[]>();
+    const key = (contender: Contender, of: Case) => `${contender.id} ${caseLabel(of)}`;
     for (let round = 1; round <= options.repeat; round++) {
       if (options.repeat > 1) console.log(`Round ${round} of ${options.repeat}`);
-      for (const contender of contenders) rounds.get(contender.id)?.push(await benchContender(contender));
+      for (const { of, contenders: inCase } of cases) {
+        for (const contender of inCase) {
+          const result = await benchContender(contender, of);
+          rounds.set(key(contender, of), [...(rounds.get(key(contender, of)) ?? []), result]);
+        }
+      }
     }
-    run.contenders = contenders.map((contender) => combineRounds(rounds.get(contender.id) ?? []));
+    run.contenders = cases.flatMap(({ of, contenders: inCase }) =>
+      inCase.map((contender) => combineRounds(rounds.get(key(contender, of)) ?? [])),
+    );
     if (options.generatorRuns > 0 && (options.only.length === 0 || options.only.includes('generator'))) {
       console.log(`\nGenerator: ${options.generatorRuns} runs of each scaffolder`);
       run.generator = benchGenerator(options.generatorRuns);
@@ -252,9 +398,10 @@ console.log();
 if (run.contenders.length > 0) {
   console.log(renderContenders(run.contenders));
   console.log(`\n${renderPeers(run.contenders)}`);
+  console.log(`\n${renderCosts(run.contenders)}`);
 }
 if (run.soak.length > 0) console.log(renderSoak(run.soak));
 if (run.generator) console.log(`\n${renderGenerator(run.generator)}`);
 console.log(`\n${renderLegend(run)}`);
-console.log(`\nTargets (issue 5):\n${renderTargets(run.targets)}`);
+console.log(`\nTargets:\n${renderTargets(run.targets)}`);
 console.log(`\nFigures written to ${writeJson(run)}`);

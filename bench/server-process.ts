@@ -11,15 +11,16 @@ import { pinnedTo, SERVER_CORE } from './system.js';
 const COMPILED = 'node_modules/.cache/csm-bench-servers';
 
 /**
- * Compiles bench/contenders/*.ts to JavaScript (types are checked by `npm run typecheck`, not here).
+ * Compiles bench/contenders/*.ts to JavaScript (into `outDir`, which must be under node_modules so
+ * that the servers' imports resolve) (types are checked by `npm run typecheck`, not here).
  * Running the servers through tsx instead would add its loader thread (~35 MB RSS) to every server.
  */
-export function compileServers(): void {
-  rmSync(COMPILED, { recursive: true, force: true });
+export function compileServers(outDir = COMPILED): void {
+  rmSync(outDir, { recursive: true, force: true });
   const sources = readdirSync('bench/contenders')
     .filter((name) => name.endsWith('.ts'))
     .map((name) => join('bench/contenders', name));
-  const flags = ['--ignoreConfig', '--outDir', COMPILED, '--rootDir', 'bench/contenders'];
+  const flags = ['--ignoreConfig', '--outDir', outDir, '--rootDir', 'bench/contenders'];
   flags.push('--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023');
   flags.push('--types', 'node', '--skipLibCheck', '--noCheck');
   const run = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', ...flags, ...sources], {
@@ -28,8 +29,8 @@ export function compileServers(): void {
   if (run.status !== 0) throw new Error(`compiling the contender servers failed:\n${run.stdout}${run.stderr}`);
 }
 
-function compiledScript(contender: Contender): string {
-  return join(COMPILED, basename(SERVER_SCRIPTS[contender.framework]).replace(/\.ts$/, '.js'));
+function compiledScript(contender: Contender, compiled: string): string {
+  return join(compiled, basename(SERVER_SCRIPTS[contender.framework]).replace(/\.ts$/, '.js'));
 }
 
 export interface ServerProcess {
@@ -37,6 +38,11 @@ export interface ServerProcess {
   readonly url: string;
   /** What the server printed on stderr, to explain a failure. */
   readonly stderr: () => string;
+  /**
+   * Sends a command line (see `announce` in contenders/serve.ts) and resolves with the first line
+   * the server prints after it that starts with `answer`.
+   */
+  command(line: string, answer: string): Promise<string>;
   /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
   stop(): Promise<void>;
 }
@@ -51,20 +57,37 @@ export function startServer(
   contender: Contender,
   env: Record<string, string>,
   profileDir?: string,
+  compiled = COMPILED,
 ): Promise<ServerProcess> {
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const command = [...pinnedTo(SERVER_CORE), process.execPath, ...nodeArgs, compiledScript(contender)];
+  const command = [...pinnedTo(SERVER_CORE), process.execPath, ...nodeArgs, compiledScript(contender, compiled)];
   const child = spawn(command[0] as string, [...command.slice(1), contender.variant], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
 
+  // Lines the server prints after it started, handed to whoever waits for them.
+  const waiting: { answer: string; resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+  child.on('exit', () => {
+    for (const wait of waiting.splice(0)) wait.reject(new Error(`${contender.id} exited before answering`));
+  });
+  const send = (line: string, answer: string) =>
+    new Promise<string>((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        reject(new Error(`${contender.id} has exited: cannot send ${line}`));
+        return;
+      }
+      waiting.push({ answer, resolve, reject });
+      child.stdin?.write(`${line}\n`);
+    });
+
   return new Promise((resolve, reject) => {
     let stdout = '';
+    let started = false;
     const fail = (why: string) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -72,19 +95,33 @@ export function startServer(
     };
     const timer = setTimeout(() => fail(`no port announced within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
     child.once('error', (error) => fail(error.message));
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
+    const exited = (code: number | null, signal: string | null) => fail(`exited (${signal ?? code})`);
+    child.once('exit', exited);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const match = stdout.match(/^listening (\d+)$/m);
-      if (!match || child.pid === undefined) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({
-        pid: child.pid,
-        url: `http://127.0.0.1:${match[1]}`,
-        stderr: () => stderr,
-        stop: () => stopChild(child),
-      });
+      let newline = stdout.indexOf('\n');
+      while (newline !== -1) {
+        const line = stdout.slice(0, newline);
+        stdout = stdout.slice(newline + 1);
+        newline = stdout.indexOf('\n');
+        if (started) {
+          const at = waiting.findIndex((wait) => line.startsWith(wait.answer));
+          if (at !== -1) waiting.splice(at, 1)[0]?.resolve(line);
+          continue;
+        }
+        const match = line.match(/^listening (\d+)$/);
+        if (!match || child.pid === undefined) continue;
+        started = true;
+        clearTimeout(timer);
+        child.removeListener('exit', exited);
+        resolve({
+          pid: child.pid,
+          url: `http://127.0.0.1:${match[1]}`,
+          stderr: () => stderr,
+          command: send,
+          stop: () => stopChild(child),
+        });
+      }
     });
   });
 }

@@ -128,7 +128,7 @@ app.get('/peek', async (req, res) => {
 });
 
 const server = app.listen(0, '127.0.0.1', () => {
-  announce(server.address(), async () => {
+  announce(server, async () => {
     server.close();
     await close?.();
   });

@@ -100,7 +100,7 @@ app.get('/peek', async (request, reply) => {
 });
 
 await app.listen({ port: 0, host: '127.0.0.1' });
-announce(app.server.address(), async () => {
+announce(app.server, async () => {
   await app.close();
   await close();
 });

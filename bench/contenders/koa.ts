@@ -49,7 +49,7 @@ app.use(async (ctx) => {
 });
 
 const server = app.listen(0, '127.0.0.1', () => {
-  announce(server.address(), async () => {
+  announce(server, async () => {
     server.close();
     await close();
   });

@@ -56,7 +56,7 @@ if (which === 'bare') {
 
 const server = createServer(handler);
 server.listen(0, '127.0.0.1', () => {
-  announce(server.address(), async () => {
+  announce(server, async () => {
     server.close();
     await close();
   });

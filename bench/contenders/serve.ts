@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { SessionManager } from '@session-manager/runtime';
 
@@ -46,14 +47,40 @@ export function requireEnv(name: string): string {
   return value;
 }
 
-/** Announces the port, and exits cleanly on SIGTERM so that `--cpu-prof` can write its profile. */
-export function announce(address: AddressInfo | string | null, close: () => Promise<unknown> | unknown): void {
+/**
+ * Announces the port, exits cleanly on SIGTERM so that `--cpu-prof` can write its profile, and
+ * answers the orchestrator's commands on stdin, one a line:
+ *
+ * - `track`: from now on, remember the distinct Cookie headers of the requests that arrive;
+ * - `seen`: stop, and answer `seen <count>`: how many distinct cookies the load really sent.
+ *
+ * Tracking is a second 'request' listener on the server, so every framework gets it the same way
+ * and it costs nothing while it is off (it is off while anything is measured).
+ */
+export function announce(server: Server, close: () => Promise<unknown> | unknown): void {
+  const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : undefined;
   if (port === undefined) throw new Error(`cannot tell the port from ${String(address)}`);
   process.once('SIGTERM', () => {
     Promise.resolve()
       .then(close)
       .finally(() => process.exit(0));
+  });
+  const seen = new Set<string>();
+  const track = (request: { headers: { cookie?: string } }) => {
+    if (request.headers.cookie !== undefined) seen.add(request.headers.cookie);
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const command = line.trim();
+    if (command === 'track') {
+      seen.clear();
+      server.prependListener('request', track);
+      process.stdout.write('tracking\n');
+    } else if (command === 'seen') {
+      server.removeListener('request', track);
+      process.stdout.write(`seen ${seen.size}\n`);
+      seen.clear();
+    }
   });
   process.stdout.write(`listening ${port}\n`);
 }
