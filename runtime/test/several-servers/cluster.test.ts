@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { type RedisCluster, startRedisCluster } from '../../../test/support/redis-cluster.js';
+import { SessionStoreError } from '../../src/errors.js';
+import { SessionManager } from '../../src/manager.js';
+import type { RedisOptions } from '../../src/options.js';
+import { RedisRevocationList } from '../../src/revocation.js';
+import { type Framework, type RunningApp, startApp } from '../adapters/support/apps.js';
+import { type Data, exchange } from '../support/harness.js';
+import { describeFigures, failoverUnderTraffic } from './support/failover.js';
+
+/**
+ * The redis backend on a real Redis Cluster (3 masters, 3 replicas, started once for this file):
+ * the counter over HTTP on two adapters, sessions spread over every master, and a master killed
+ * under traffic, without and with the option that waits for a replica to acknowledge each write.
+ */
+const COMMAND_TIMEOUT = 1000;
+/** A request makes at most two commands (read, then write), each bounded by the timeout; the rest is a busy machine. */
+const LONGEST_REQUEST = 2 * COMMAND_TIMEOUT + 3000;
+
+let cluster: RedisCluster;
+const clients: Cluster[] = [];
+const apps: RunningApp[] = [];
+
+/** The client configuration the README recommends. */
+function clusterClient(): Cluster {
+  const client = new Cluster(cluster.startupNodes, {
+    // Ask the cluster for its slots every second, besides on every MOVED: a promoted replica is found soon.
+    slotsRefreshInterval: 1000,
+    redisOptions: { connectTimeout: COMMAND_TIMEOUT },
+  });
+  // ioredis reports every failed reconnection to a dead node as an 'error' event; the store reports what matters.
+  client.on('error', () => {});
+  clients.push(client);
+  return client;
+}
+
+async function appOn(framework: Framework, options: RedisOptions, onError?: (error: unknown) => void) {
+  const manager = SessionManager.redis(clusterClient(), { commandTimeout: COMMAND_TIMEOUT, ...options });
+  const app = await startApp(framework, manager, onError ? { onError } : {});
+  apps.push(app);
+  return app;
+}
+
+/** Every key under `prefix` on each master, by the master's port. */
+async function keysByMaster(prefix: string): Promise<Map<number, string[]>> {
+  const result = new Map<number, string[]>();
+  for (const master of await cluster.masters()) {
+    const redis = new Redis(master.port, '127.0.0.1');
+    try {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        keys.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+      result.set(master.port, keys);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return result;
+}
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ nodeTimeoutMs: 2000 });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  for (const client of clients) client.disconnect();
+  await cluster?.dispose();
+});
+
+describe('redis backend on a Redis Cluster', () => {
+  it('counts over HTTP on express and fastify, sessions spread over all three masters', async () => {
+    const prefix = `csm-cluster:${randomUUID()}:`;
+    const [express, fastify] = await Promise.all([appOn('express', { prefix }), appOn('fastify', { prefix })]);
+    // Enough sessions that each master gets some (each id lands on a master at random).
+    const jars = Array.from({ length: 40 }, () => new CookieJar());
+    for (let visit = 1; visit <= 3; visit++) {
+      const bodies = await Promise.all(
+        jars.map(async (jar, index) => {
+          // Alternate the adapters: each reads what the other wrote.
+          const app = (index + visit) % 2 === 0 ? express : fastify;
+          const { status, body } = await jar.get(`${app.url}/counter`);
+          return `${status} ${body}`;
+        }),
+      );
+      expect(bodies).toEqual(jars.map(() => `200 This is your ${visit} visit`));
+    }
+
+    const byMaster = await keysByMaster(prefix);
+    expect(byMaster.size).toBe(3);
+    for (const [port, keys] of byMaster) expect(keys.length, `master ${port}`).toBeGreaterThan(0);
+    const stored = [...byMaster.values()].flat().sort();
+    const ids = jars.map((jar) => `${prefix}${jar.cookies.get('emt_session')}`).sort();
+    expect(stored).toEqual(ids);
+  });
+
+  it('regenerate, destroy and the revocation list work across slots (no multi-key command)', async () => {
+    const client = clusterClient();
+    const prefix = `csm-cluster-ops:${randomUUID()}:`;
+    const manager = SessionManager.redis<Data>(client, { prefix, commandTimeout: COMMAND_TIMEOUT });
+    const jar = new CookieJar();
+    await exchange(manager, jar, (state) => {
+      state.data.user = 'ada';
+    });
+    const first = jar.cookies.get('emt_session') as string;
+    // Regenerate writes the new key, then deletes the old one: two keys, most likely in two slots.
+    await exchange(manager, jar, (state) => state.regenerate());
+    const second = jar.cookies.get('emt_session') as string;
+    expect(second).not.toBe(first);
+    expect(await client.exists(prefix + first)).toBe(0);
+    expect(await client.get(prefix + second)).toBe('{"user":"ada"}');
+    await exchange(manager, jar, (state) => state.destroy());
+    expect(await client.exists(prefix + second)).toBe(0);
+    expect(jar.cookies.size).toBe(0);
+
+    const revoked = new RedisRevocationList(client, { prefix: `${prefix}revoked:`, commandTimeout: COMMAND_TIMEOUT });
+    await revoked.revoke(first, Date.now() + 60_000);
+    expect(await revoked.isRevoked(first)).toBe(true);
+    expect(await revoked.isRevoked(second)).toBe(false);
+  });
+
+  it.each([
+    { label: 'cluster failover', options: {} },
+    // { label: 'cluster failover, waitForReplica', options: { waitForReplica: COMMAND_TIMEOUT / 2 } },
+  ])(
+    '$label: a master killed under traffic gives 503s only, for a bounded time, and the app recovers by itself',
+    async ({ label, options }) => {
+      await cluster.waitHealthy();
+      const prefix = `csm-cluster-failover:${randomUUID()}:`;
+      const errors: unknown[] = [];
+      const app = await appOn('node', { prefix, ...options }, (error) => errors.push(error));
+      let killedPort = 0;
+      const { figures } = await failoverUnderTraffic({
+        urlFor: () => `${app.url}/counter`,
+        workers: 12,
+        warmUpVisits: 2,
+        kill: async (ids) => {
+          // The master that holds the most of the workers' sessions.
+          const masters = await Promise.all(ids.map((id) => cluster.masterOf(prefix + id)));
+          const counts = new Map<number, number>();
+          for (const port of masters) counts.set(port, (counts.get(port) ?? 0) + 1);
+          killedPort = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] as number;
+          await cluster.nodes.find((node) => node.port === killedPort)?.kill();
+          return { hitWorkers: masters.flatMap((port, worker) => (port === killedPort ? [worker] : [])) };
+        },
+        afterKill: async () => {
+          // Once its replica has taken over, the killed node comes back (as a supervisor would restart
+          // it) and rejoins as the new master's replica.
+          await waitUntil(async () => !(await cluster.masters()).some((m) => m.port === killedPort), 60_000);
+          await cluster.nodes.find((node) => node.port === killedPort)?.restart();
+        },
+      });
+      console.info(describeFigures(label, figures));
+
+      expect(figures.unexpected).toEqual([]);
+      expect(figures.hitWorkers).toBeGreaterThan(0);
+      expect(figures.failed).toBeGreaterThan(0);
+      const lastErrors = [...new Set(errors.slice(-50).map(String))].slice(-3).join(' | ');
+      expect(
+        figures.recoveryMs,
+        `${lastErrors}; ${`masters now ${JSON.stringify(await cluster.masters().catch(String))}`}`,
+      ).toBeDefined();
+      expect(figures.longestMs).toBeLessThan(LONGEST_REQUEST);
+      expect(figures.sessionsLost).toBe(0);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.filter((error) => !(error instanceof SessionStoreError))).toEqual([]);
+    },
+    120_000,
+  );
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CookieJar } from '../../../../test/support/cookie-jar.js';
+
+/** One request of the traffic. */
+export interface Sample {
+  worker: number;
+  start: number;
+  end: number;
+  status: number;
+  body: string;
+  /** The visit count a 200 answered. */
+  counter: number | undefined;
+}
+
+export interface FailoverFigures {
+  requests: number;
+  /** Requests answered with anything but a 200. */
+  failed: number;
+  /** Of those, the requests of sessions that were not on the killed server. */
+  failedElsewhere: number;
+  /** Requests answered with neither a 200 nor a 503 (must be none). */
+  unexpected: Sample[];
+  /** Workers whose session still answered 200 after the kill, and those whose session was hit. */
+  workers: number;
+  hitWorkers: number;
+  /** From the kill to the last worker's first 200 (ms); undefined if some worker never recovered. */
+  recoveryMs: number | undefined;
+  /** The longest request, in ms. */
+  longestMs: number;
+  /** Sessions that came back empty (their counter started again at 1). */
+  sessionsLost: number;
+  /** Acknowledged visits that a later 200 did not count (a write acknowledged, then lost). */
+  writesLost: number;
+}
+
+export interface TrafficOptions {
+  /** The /counter URL of worker `index` (lets workers spread over several apps). */
+  urlFor(index: number): string;
+  workers: number;
+  /** Visits each worker makes before the traffic is measured, so every session exists. */
+  warmUpVisits?: number;
+  /** Traffic before the kill. */
+  beforeKillMs?: number;
+  /** Picks and kills a server, knowing each worker's session id; resolves when it is dead. */
+  kill(sessionIds: string[]): Promise<{ hitWorkers: number[] }>;
+  /** Runs after the kill, while the traffic goes on (for example: restart the killed node once replaced). */
+  afterKill?(): Promise<void>;
+  /** Gives up waiting for every worker to recover after this long. */
+  recoveryDeadlineMs?: number;
+  /** Traffic kept going after the last worker recovered. */
+  afterRecoveryMs?: number;
+}
+
+const counterOf = (body: string) => {
+  const match = /This is your (\d+) visit/.exec(body);
+  return match ? Number(match[1]) : undefined;
+};
+
+/**
+ * Workers that each keep one session and count visits with it while a redis server is killed. The
+ * result holds every request, the kill time, and the figures the tests assert and print.
+ */
+export async function failoverUnderTraffic(options: TrafficOptions): Promise<{
+  samples: Sample[];
+  killedAt: number;
+  figures: FailoverFigures;
+}> {
+  const jars = Array.from({ length: options.workers }, () => new CookieJar());
+  for (let visit = 0; visit < (options.warmUpVisits ?? 1); visit++) {
+    await Promise.all(
+      jars.map(async (jar, index) => {
+        const { status } = await jar.get(options.urlFor(index));
+        if (status !== 200) throw new Error(`warm-up visit answered ${status}`);
+      }),
+    );
+  }
+  const sessionIds = jars.map((jar) => [...jar.cookies.values()][0] ?? '');
+
+  const samples: Sample[] = [];
+  let running = true;
+  const worker = async (index: number) => {
+    const jar = jars[index] as CookieJar;
+    while (running) {
+      const start = performance.now();
+      let status = 0;
+      let body = '';
+      try {
+        ({ status, body } = await jar.get(options.urlFor(index)));
+      } catch (error) {
+        body = String(error);
+      }
+      samples.push({ worker: index, start, end: performance.now(), status, body, counter: counterOf(body) });
+      // A visitor's pace, not a load test: leave the busy machine room for the servers' own work.
+      await sleep(status === 200 ? 20 : 50);
+    }
+  };
+  const workers = jars.map((_, index) => worker(index));
+
+  await sleep(options.beforeKillMs ?? 500);
+  const { hitWorkers } = await options.kill(sessionIds);
+  const killedAt = performance.now();
+  const afterKill = options.afterKill?.();
+
+  const recovered = () => {
+    const seen = new Set<number>();
+    for (const s of samples) if (s.status === 200 && s.start >= killedAt) seen.add(s.worker);
+    return seen.size === options.workers;
+  };
+  const deadline = killedAt + (options.recoveryDeadlineMs ?? 45_000);
+  while (!recovered() && performance.now() < deadline) await sleep(50);
+  await afterKill;
+  await sleep(options.afterRecoveryMs ?? 300);
+  running = false;
+  await Promise.all(workers);
+
+  return { samples, killedAt, figures: figuresOf(samples, killedAt, options.workers, hitWorkers) };
+}
+
+function figuresOf(samples: Sample[], killedAt: number, workers: number, hitWorkers: number[]): FailoverFigures {
+  let recoveryMs: number | undefined = 0;
+  let sessionsLost = 0;
+  let writesLost = 0;
+  for (let worker = 0; worker < workers; worker++) {
+    const own = samples.filter((s) => s.worker === worker);
+    const firstAfter = own.find((s) => s.status === 200 && s.start >= killedAt);
+    if (firstAfter === undefined) recoveryMs = undefined;
+    else if (recoveryMs !== undefined) recoveryMs = Math.max(recoveryMs, firstAfter.end - killedAt);
+    let previous: number | undefined;
+    for (const sample of own) {
+      if (sample.counter === undefined) continue;
+      if (previous !== undefined && sample.counter === 1 && previous > 1) sessionsLost++;
+      else if (previous !== undefined && sample.counter <= previous) writesLost += previous - sample.counter + 1;
+      previous = sample.counter;
+    }
+  }
+  return {
+    requests: samples.length,
+    failed: samples.filter((s) => s.status !== 200).length,
+    failedElsewhere: samples.filter((s) => s.status !== 200 && !hitWorkers.includes(s.worker)).length,
+    unexpected: samples.filter((s) => s.status !== 200 && s.status !== 503),
+    workers,
+    hitWorkers: hitWorkers.length,
+    recoveryMs,
+    longestMs: Math.max(...samples.map((s) => s.end - s.start)),
+    sessionsLost,
+    writesLost,
+  };
+}
+
+/** One line for the test output (and the README). */
+export function describeFigures(label: string, figures: FailoverFigures): string {
+  const recovery = figures.recoveryMs === undefined ? 'never' : `${(figures.recoveryMs / 1000).toFixed(1)} s`;
+  return (
+    `[several servers] ${label}: ${figures.failed} of ${figures.requests} requests failed (all 503: ` +
+    `${figures.unexpected.length === 0 ? 'yes' : 'no'}; ${figures.failedElsewhere} of them for sessions on other ` +
+    `servers), ${figures.hitWorkers} of ${figures.workers} sessions on ` +
+    `the killed master, recovered ${recovery} after the kill, longest request ${Math.round(figures.longestMs)} ms, ` +
+    `sessions lost ${figures.sessionsLost}, acknowledged writes lost ${figures.writesLost}`
+  );
+}
