@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
@@ -19,6 +20,7 @@ import { describeFigures, failoverUnderTraffic } from './support/failover.js';
 const COMMAND_TIMEOUT = 1000;
 /** A request makes at most two commands (read, then write), each bounded by the timeout; the rest is a busy machine. */
 const LONGEST_REQUEST = 2 * COMMAND_TIMEOUT + 3000;
+const SLOW_MACHINE_TIMEOUT = 10_000;
 
 let cluster: RedisCluster;
 const clients: Cluster[] = [];
@@ -37,8 +39,22 @@ function clusterClient(): Cluster {
   return client;
 }
 
+/** A client that has connected (as an app would be before it takes traffic; the machine may be slow). */
+async function readyClusterClient(): Promise<Cluster> {
+  const client = clusterClient();
+  if (client.status !== 'ready') await once(client, 'ready');
+  return client;
+}
+
+/**
+ * An app on a connected client. Tests that do not kill a server get a long command timeout: they
+ * check results, not timings, on a machine that may be slow.
+ */
 async function appOn(framework: Framework, options: RedisOptions, onError?: (error: unknown) => void) {
-  const manager = SessionManager.redis(clusterClient(), { commandTimeout: COMMAND_TIMEOUT, ...options });
+  const manager = SessionManager.redis(await readyClusterClient(), {
+    commandTimeout: SLOW_MACHINE_TIMEOUT,
+    ...options,
+  });
   const app = await startApp(framework, manager, onError ? { onError } : {});
   apps.push(app);
   return app;
@@ -102,9 +118,9 @@ describe('redis backend on a Redis Cluster', () => {
   });
 
   it('regenerate, destroy and the revocation list work across slots (no multi-key command)', async () => {
-    const client = clusterClient();
+    const client = await readyClusterClient();
     const prefix = `csm-cluster-ops:${randomUUID()}:`;
-    const manager = SessionManager.redis<Data>(client, { prefix, commandTimeout: COMMAND_TIMEOUT });
+    const manager = SessionManager.redis<Data>(client, { prefix, commandTimeout: SLOW_MACHINE_TIMEOUT });
     const jar = new CookieJar();
     await exchange(manager, jar, (state) => {
       state.data.user = 'ada';
@@ -120,7 +136,10 @@ describe('redis backend on a Redis Cluster', () => {
     expect(await client.exists(prefix + second)).toBe(0);
     expect(jar.cookies.size).toBe(0);
 
-    const revoked = new RedisRevocationList(client, { prefix: `${prefix}revoked:`, commandTimeout: COMMAND_TIMEOUT });
+    const revoked = new RedisRevocationList(client, {
+      prefix: `${prefix}revoked:`,
+      commandTimeout: SLOW_MACHINE_TIMEOUT,
+    });
     await revoked.revoke(first, Date.now() + 60_000);
     expect(await revoked.isRevoked(first)).toBe(true);
     expect(await revoked.isRevoked(second)).toBe(false);
@@ -135,7 +154,9 @@ describe('redis backend on a Redis Cluster', () => {
       await cluster.waitHealthy();
       const prefix = `csm-cluster-failover:${randomUUID()}:`;
       const errors: unknown[] = [];
-      const app = await appOn('node', { prefix, ...options }, (error) => errors.push(error));
+      const app = await appOn('node', { prefix, commandTimeout: COMMAND_TIMEOUT, ...options }, (error) =>
+        errors.push(error),
+      );
       let killedPort = 0;
       const { figures } = await failoverUnderTraffic({
         urlFor: () => `${app.url}/counter`,

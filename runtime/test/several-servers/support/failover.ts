@@ -69,8 +69,12 @@ export async function failoverUnderTraffic(options: TrafficOptions): Promise<{
   for (let visit = 0; visit < (options.warmUpVisits ?? 1); visit++) {
     await Promise.all(
       jars.map(async (jar, index) => {
-        const { status } = await jar.get(options.urlFor(index));
-        if (status !== 200) throw new Error(`warm-up visit answered ${status}`);
+        // Not measured: a busy machine may time a command out, so a visit is tried again.
+        for (let attempt = 1; ; attempt++) {
+          const { status } = await jar.get(options.urlFor(index));
+          if (status === 200) return;
+          if (attempt === 5) throw new Error(`warm-up visit answered ${status}, ${attempt} times`);
+        }
       }),
     );
   }
