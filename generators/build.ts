@@ -2,12 +2,15 @@
  * Bundles the generator (generators/, plopfile.ts, node-plop, handlebars) into dist/, so the
  * command starts without a TypeScript loader and without reading hundreds of small files.
  * inquirer is split into a chunk of its own that only an interactive run loads (lazy-inquirer.ts).
- * Run by the root `build` script; templates/ stay files, read at run time.
+ * Run by the root `build` script; templates/ stay files, read at run time, and their JavaScript and
+ * CommonJS variants are derived into dist/templates/ (derive.ts).
  */
-import { renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { PACKAGE_ROOT } from './paths.js';
+import { deriveTemplate } from './derive.js';
+import { DERIVED_VARIANTS, derivedName } from './variants.js';
+import { PACKAGE_ROOT, TEMPLATES_DIR } from './paths.js';
 
 const lazyInquirer: Plugin = {
   name: 'lazy-inquirer',
@@ -42,6 +45,23 @@ await build({
   logLevel: 'warning',
   legalComments: 'linked',
 });
+
+const codeTemplates = readdirSync(TEMPLATES_DIR, { recursive: true, encoding: 'utf8' })
+  .filter((path) => path.endsWith('.ts.hbs'))
+  .sort();
+try {
+  for (const variant of DERIVED_VARIANTS) {
+    for (const path of codeTemplates) {
+      const source = readFileSync(join(TEMPLATES_DIR, path), 'utf8');
+      const target = join(fresh, 'templates', variant, derivedName(path, variant));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, await deriveTemplate(source, variant, path));
+    }
+  }
+} catch (error) {
+  rmSync(fresh, { recursive: true, force: true });
+  throw error;
+}
 
 try {
   renameSync(outdir, old);

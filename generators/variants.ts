@@ -1,0 +1,16 @@
+/**
+ * The four variants of a code template: TypeScript or JavaScript, ES modules or CommonJS. The
+ * templates are written once, as `ts` (TypeScript, ES modules); the build derives the others
+ * into dist/templates/<variant>/ (derive.ts).
+ */
+export type Variant = 'ts' | 'ts-cjs' | 'js' | 'js-cjs';
+export const DERIVED_VARIANTS: readonly Variant[] = ['ts-cjs', 'js', 'js-cjs'];
+
+export function variantOf(language: 'ts' | 'js', moduleSystem: 'esm' | 'cjs'): Variant {
+  return moduleSystem === 'esm' ? language : `${language}-cjs`;
+}
+
+/** The derived template's file name: `counter.ts.hbs` becomes `counter.js.hbs` in JavaScript. */
+export function derivedName(templatePath: string, variant: Variant): string {
+  return variant.startsWith('js') ? templatePath.replace(/\.ts\.hbs$/, '.js.hbs') : templatePath;
+}
