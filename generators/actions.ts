@@ -42,7 +42,9 @@ function action(type: string, fields: Record<string, unknown>): CustomActionConf
 export function registerActionTypes(plop: NodePlopAPI): void {
   const stage: CustomActionFunction = async (answers, config) => {
     const change = config.change as Change;
-    if (!(answers as GeneratorData).dryRun) (config.transaction as FileTransaction).stage(change.path, change.content);
+    if (!(answers as GeneratorData).dryRun) {
+      (config.transaction as FileTransaction).stage(change.path, change.content, change.mode);
+    }
     return change.path;
   };
   const kinds: Record<ChangeKind, CustomActionFunction> = {

@@ -1,3 +1,4 @@
+import { isAbsolute, normalize } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, type Backend, FRAMEWORK_NAMES, type Framework, isBackend, isFramework } from './catalogue.js';
 import { UsageError } from './errors.js';
@@ -7,6 +8,9 @@ export interface CliOptions {
   targetDir: string | undefined;
   framework: Framework | undefined;
   backend: Backend | undefined;
+  language: 'ts' | 'js' | undefined;
+  /** The folder of the session module in an existing app (default src/ when it exists, else the root). */
+  dir: string | undefined;
   yes: boolean;
   force: boolean;
   dryRun: boolean;
@@ -19,10 +23,14 @@ export interface CliOptions {
 export const USAGE = `Usage: create-session-manager [target-dir] [options]
 
 Writes a session manager and a /counter example into target-dir (default: the current directory).
+In an existing app (its package.json depends on a framework) it adds them to the app and prints
+the lines that wire them in; in an empty folder it writes a whole app.
 
 Options:
   --framework <name>  ${FRAMEWORK_NAMES.join(' | ')}
   --backend <name>    ${BACKEND_NAMES.join(' | ')}
+  --language <name>   ts | js (default: ts when tsconfig.json exists or for a new app, else js)
+  --dir <path>        where session and counter go in an existing app (default: src/ if it exists, else the root)
   --yes, -y           accept the defaults for anything not given, never prompt
   --force             overwrite files, scripts and dependencies that differ
   --dry-run           print what would be written or changed, write nothing
@@ -48,6 +56,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     targetDir: positionals[0],
     framework: oneOf('--framework', values.framework, FRAMEWORK_NAMES, isFramework),
     backend: oneOf('--backend', values.backend, BACKEND_NAMES, isBackend),
+    language: oneOf('--language', values.language, LANGUAGES, (value): value is 'ts' | 'js' =>
+      (LANGUAGES as readonly string[]).includes(value),
+    ),
+    dir: relativeDir(nonEmpty('--dir', values.dir)),
     yes: values.yes === true,
     force: values.force === true,
     dryRun: values['dry-run'] === true,
@@ -66,6 +78,8 @@ function parse(argv: readonly string[]) {
     options: {
       framework: { type: 'string' },
       backend: { type: 'string' },
+      language: { type: 'string' },
+      dir: { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       force: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
@@ -85,6 +99,18 @@ function oneOf<T extends string>(
 ): T | undefined {
   if (value === undefined || isValid(value)) return value;
   throw new UsageError(`Invalid ${flag} ${JSON.stringify(value)}: expected one of ${valid.join(', ')}.`);
+}
+
+const LANGUAGES = ['ts', 'js'] as const;
+
+/** A folder inside the project, as a relative path without `./` or a trailing slash. */
+function relativeDir(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const dir = normalize(value).replace(/\/+$/, '');
+  if (isAbsolute(dir) || dir === '..' || dir.startsWith('../')) {
+    throw new UsageError(`--dir ${JSON.stringify(value)} must be a folder inside the project, such as src or lib.`);
+  }
+  return dir === '.' ? '' : dir;
 }
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {

@@ -61,6 +61,26 @@ export const TOOLING = {
   engines: { node: '>=20.12' },
 } as const;
 
+/**
+ * The versions the generated code works with, by package: a range the user already has is kept when
+ * it allows one of these (or only newer ones); one that is older is a conflict in a new app, and an
+ * unsupported framework major stops an add run (versions.ts). The ranges above are what a run writes
+ * when the package is missing.
+ */
+export const SUPPORTED: Record<string, string> = {
+  express: '^4.0.0 || ^5.0.0',
+  fastify: '^4.0.0 || ^5.0.0',
+  koa: '^2.0.0 || ^3.0.0',
+  hono: '^4.0.0',
+  '@hono/node-server': '^1.13.0 || ^2.0.0',
+  '@types/express': '^4.17.0 || ^5.0.0',
+  '@types/koa': '^2.13.0 || ^3.0.0',
+  ioredis: '^5.0.0 || ^6.0.0',
+  typescript: '>=5.0.0',
+  '@types/node': '>=20.0.0',
+  tsx: '>=4.0.0',
+};
+
 /** The runtime's range when the generator runs from the npm package rather than a source checkout. */
 export const RUNTIME_RANGE = '^0.1.0';
 export const RUNTIME_PACKAGE = '@session-manager/runtime';

@@ -13,12 +13,16 @@ import {
   printHeader,
   printNextSteps,
   printNothingToChange,
+  printPlan,
+  printWiring,
 } from './console-out.js';
 import { CancelledError, exitCodeOf, GeneratorError } from './errors.js';
 import { installDependencies } from './install.js';
+import { chooseLanguage, chooseMode, decideLayout } from './layout.js';
 import { defaultRuntimeSpec, PACKAGE_ROOT } from './paths.js';
 import type { GeneratorData, ReportedKind } from './plan.js';
 import { detectPackageManager, readProject } from './project.js';
+import { wiringFor } from './wiring.js';
 
 /**
  * create-session-manager, start to end: read the flags, look at the target project, settle the
@@ -36,20 +40,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     const project = readProject(targetDir);
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     const known = settleAnswers(options, project, interactive);
+    // Decided before any question, so a prompt can say what it is doing.
+    const mode = chooseMode(project, options.framework);
+    const language = chooseLanguage(project, mode, options.language);
+    const choice = { mode, language, esm: mode === 'new' || project.esm, detected: project.framework };
+    if (!isComplete(known)) printPlan(choice);
 
     const plop = await nodePlop('', { destBasePath: targetDir, force: options.force });
     plopfile(plop, { defaults: known.defaults });
     const generator = plop.getGenerator('session-manager');
     const answers = isComplete(known) ? pick(known) : await ask(generator.runPrompts, known);
 
+    const layout = decideLayout(project, { mode, language, framework: answers.framework, dir: options.dir });
     const data: GeneratorData = {
       ...answers,
       runtime: options.runtime ?? defaultRuntimeSpec(),
       secret: randomBytes(32).toString('base64url'),
       force: options.force,
       dryRun: options.dryRun,
+      layout,
     };
-    printHeader(answers, targetDir, options.dryRun);
+    printHeader(answers, targetDir, options.dryRun, layout);
     // Listed once the run succeeded: until the commit action, the file actions have only staged.
     const reports: Array<{ kind: ReportedKind; path: string }> = [];
     const { failures } = await generator.runActions(data, {
@@ -69,6 +80,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const changed = reports.filter(({ kind }) => kind !== 'unchanged' && kind !== 'conflict').map(({ path }) => path);
 
     if (options.dryRun) {
+      if (layout.mode === 'add') printWiring(wiringFor(answers.framework, layout));
       printDryRunEnd(conflicts, options.force);
       return conflicts > 0 ? 1 : 0;
     }
@@ -77,7 +89,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const needsInstall = changed.includes('package.json') || !existsSync(join(targetDir, 'node_modules'));
     const installed = options.install && needsInstall;
     if (installed) installDependencies(manager, targetDir);
-    printNextSteps({ targetDir, manager, installed: installed || !needsInstall, answers });
+    if (layout.mode === 'add') printWiring(wiringFor(answers.framework, layout));
+    printNextSteps({ targetDir, manager, installed: installed || !needsInstall, answers, layout });
     return 0;
   } catch (error) {
     if (error instanceof CancelledError) console.error(error.message);

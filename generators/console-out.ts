@@ -1,9 +1,11 @@
 import { relative } from 'node:path';
 import { styleText } from 'node:util';
 import type { Answers } from './answers.js';
-import { FRAMEWORKS } from './catalogue.js';
+import { FRAMEWORKS, type Framework } from './catalogue.js';
+import type { Language, Layout, Mode } from './layout.js';
 import type { ReportedKind } from './plan.js';
 import type { PackageManager } from './project.js';
+import type { Wiring } from './wiring.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -23,11 +25,48 @@ const LABELS: Record<ReportedKind, { done: string; planned: string; style: Style
   conflict: { done: 'conflict', planned: 'conflict', style: 'red' },
 };
 
-export function printHeader(answers: Answers, targetDir: string, dryRun: boolean): void {
+const LANGUAGES: Record<Language, string> = { ts: 'TypeScript', js: 'JavaScript' };
+
+/** `TypeScript, ES modules`: how the generated code is written. */
+export function describeCode(language: Language, esm: boolean): string {
+  return `${LANGUAGES[language]}, ${esm ? 'ES modules' : 'CommonJS'}`;
+}
+
+/** Before the questions: what the run will do with this folder, as detected. */
+export function printPlan(choice: { mode: Mode; language: Language; esm: boolean; detected: Framework | undefined }) {
+  const code = describeCode(choice.language, choice.esm);
+  if (choice.mode === 'add') {
+    const found = choice.detected === undefined ? 'an existing app' : `an existing ${choice.detected} app`;
+    console.log(`Found ${found}: adding sessions to it, your files untouched (${code}).\n`);
+  } else {
+    console.log(`Writing a new app (${code}).\n`);
+  }
+}
+
+export function printHeader(answers: Answers, targetDir: string, dryRun: boolean, layout: Layout): void {
   const where = displayDir(targetDir);
   const prefix = dryRun ? 'Dry run: ' : '';
+  const code = describeCode(layout.language, layout.esm);
+  if (layout.mode === 'add') {
+    const framework = answers.framework === 'node' ? 'node:http' : answers.framework;
+    console.log(
+      `${prefix}${paint('bold', answers.backend)} sessions added to the ${paint('bold', framework)} app in ${where} (${code}); your files stay as they are\n`,
+    );
+    return;
+  }
   console.log(
-    `${prefix}${paint('bold', FRAMEWORKS[answers.framework].label)} with ${paint('bold', answers.backend)} sessions in ${where}\n`,
+    `${prefix}${paint('bold', FRAMEWORKS[answers.framework].label)} with ${paint('bold', answers.backend)} sessions in ${where} (${code})\n`,
+  );
+}
+
+/** The lines to paste into the user's app, exactly as they are to be written. */
+export function printWiring(wiring: Wiring): void {
+  const into = wiring.entry === undefined ? 'your app' : wiring.entry;
+  const block = (lines: readonly string[]) => lines.map((line) => `    ${line}`).join('\n');
+  console.log(
+    `\n${paint('bold', `Wire it into ${into}:`)}\n` +
+      `  with your imports:\n${block(wiring.imports)}\n` +
+      `  ${wiring.where}:\n${block(wiring.setup)}`,
   );
 }
 
@@ -61,6 +100,7 @@ export function printNextSteps(options: {
   manager: PackageManager;
   installed: boolean;
   answers: Answers;
+  layout: Layout;
 }): void {
   const { manager } = options;
   // `bun test` is bun's own test runner, not the package.json script.
@@ -72,8 +112,18 @@ export function printNextSteps(options: {
   if (options.answers.backend === 'redis') {
     steps.push(['', 'start Redis, or set REDIS_URL in .env (default redis://127.0.0.1:6379)']);
   }
-  steps.push([run('test'), 'runs the counter test']);
-  steps.push([run('start'), 'serves http://127.0.0.1:3000/counter (PORT=<port> for another port)']);
+  const { layout } = options;
+  if (layout.mode === 'add') {
+    const script = layout.testScript?.name ?? 'test';
+    steps.push([
+      script === 'test' ? run('test') : `${manager} run ${script}`,
+      `runs your tests and ${layout.testFile}`,
+    ]);
+    steps.push(['', 'then wire it in as above and visit /counter on your app']);
+  } else {
+    steps.push([run('test'), 'runs the counter test']);
+    steps.push([run('start'), 'serves http://127.0.0.1:3000/counter (PORT=<port> for another port)']);
+  }
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) =>
     why === ''
@@ -83,7 +133,8 @@ export function printNextSteps(options: {
         : `${command.padEnd(width)}  ${paint('dim', `# ${why}`)}`,
   );
   console.log(`\n${paint('bold', 'Next steps:')}\n${lines.map((line) => `  ${line}`).join('\n')}`);
-  console.log('\nsrc/session.ts configures the sessions: every option is spelled out with its default.');
+  const sessionFile = `${layout.srcDir === '' ? '' : `${layout.srcDir}/`}session.${layout.language}`;
+  console.log(`\n${sessionFile} configures the sessions: every option is spelled out with its default.`);
 }
 
 function displayDir(dir: string): string {

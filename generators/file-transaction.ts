@@ -42,7 +42,8 @@ export class FileTransaction {
 
   constructor(private readonly root: string) {}
 
-  stage(path: string, content: string): void {
+  /** `mode` applies to a file this creates (an existing file keeps its own). */
+  stage(path: string, content: string, mode?: number): void {
     const destination = join(this.root, path);
     try {
       this.createFolders(dirname(destination));
@@ -53,8 +54,9 @@ export class FileTransaction {
       const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
       const previous = current && { bytes: readFileSync(target), mode: current.mode & 0o7777 };
       this.staged.push({ target, temp, previous });
-      writeFileSync(temp, content, { flag: 'wx' });
+      writeFileSync(temp, content, { flag: 'wx', mode: mode ?? 0o666 });
       if (current !== undefined) keepAccess(temp, current);
+      else if (mode !== undefined) chmodSync(temp, mode);
     } catch (error) {
       throw failure(destination, error, this.discard());
     }

@@ -1,4 +1,6 @@
+import { SUPPORTED } from './catalogue.js';
 import type { PackageJson } from './project.js';
+import { judgeRange } from './versions.js';
 
 /** What the generated code needs from package.json. */
 export interface PackageNeeds {
@@ -30,15 +32,28 @@ export function freshPackageJson(needs: PackageNeeds): PackageJson {
 }
 
 /**
+ * How the merge treats what the user has: a new app's files need `"type": "module"` and their own
+ * scripts (a differing one is a conflict); added to an existing app they never touch `type` or an
+ * existing script, and only add the scripts that are missing.
+ */
+export type MergeMode = 'new' | 'add';
+
+/**
  * Adds what the generated code needs to the user's package.json and keeps everything else in place.
  * A value the user already has differently is a conflict; `force` replaces it. A dependency the
- * user has at the same major version (same minor for 0.x) is compatible and kept as it is.
+ * user has at a range that allows a supported version (versions.ts), or only newer ones, is kept
+ * as it is.
  */
-export function mergePackageJson(existing: PackageJson, needs: PackageNeeds, force: boolean): MergedPackageJson {
+export function mergePackageJson(
+  existing: PackageJson,
+  needs: PackageNeeds,
+  force: boolean,
+  mode: MergeMode = 'new',
+): MergedPackageJson {
   const json: PackageJson = structuredClone(existing);
   const conflicts: string[] = [];
 
-  if (json.type !== 'module') {
+  if (mode === 'new' && json.type !== 'module') {
     const current = json.type === undefined ? 'not set (CommonJS)' : JSON.stringify(json.type);
     conflicts.push(`"type" is ${current}; the generated code is ES modules and needs "module"`);
     if (force) json.type = 'module';
@@ -51,10 +66,11 @@ export function mergePackageJson(existing: PackageJson, needs: PackageNeeds, for
       scripts[name] = command;
       continue;
     }
+    if (mode === 'add') continue;
     conflicts.push(`scripts.${name} is ${JSON.stringify(current)}, the generator writes ${JSON.stringify(command)}`);
     if (force) scripts[name] = command;
   }
-  json.scripts = scripts;
+  if (json.scripts !== undefined || Object.keys(scripts).length > 0) json.scripts = scripts;
 
   for (const section of ['dependencies', 'devDependencies'] as const) {
     for (const [name, range] of Object.entries(needs[section])) {
@@ -69,7 +85,7 @@ export function mergePackageJson(existing: PackageJson, needs: PackageNeeds, for
         continue;
       }
       const current = json[where]![name]!;
-      if (compatible(current, range)) continue;
+      if (compatible(name, current, range)) continue;
       conflicts.push(
         `${where}.${name} is ${JSON.stringify(current)}, the generated code needs ${JSON.stringify(range)}`,
       );
@@ -85,18 +101,9 @@ export function formatPackageJson(json: PackageJson, existingText?: string): str
   return JSON.stringify(json, null, indent) + '\n';
 }
 
-function compatible(current: string, wanted: string): boolean {
-  if (current === wanted) return true;
-  const a = version(current);
-  const b = version(wanted);
-  if (a === undefined || b === undefined) return false;
-  return a.major === b.major && (a.major !== 0 || a.minor === b.minor);
-}
-
-function version(range: string): { major: number; minor: number } | undefined {
-  const match = /^[\^~>=v\s]*(\d+)(?:\.(\d+))?/.exec(range);
-  if (!match) return undefined;
-  return { major: Number(match[1]), minor: Number(match[2] ?? 0) };
+/** Whether the user's range serves the generated code: what it supports (catalogue.ts), else the range it writes. */
+function compatible(name: string, current: string, wanted: string): boolean {
+  return current === wanted || judgeRange(current, SUPPORTED[name] ?? wanted) === 'ok';
 }
 
 function sorted(record: Record<string, string> | undefined): Record<string, string> {

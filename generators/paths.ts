@@ -15,3 +15,6 @@ export function defaultRuntimeSpec(): string {
   const runtimeDir = join(PACKAGE_ROOT, 'runtime');
   return existsSync(join(runtimeDir, 'package.json')) ? `file:${runtimeDir}` : RUNTIME_RANGE;
 }
+
+/** The JavaScript and CommonJS variants of the code templates, derived from templates/ by the build (derive.ts). */
+export const DERIVED_TEMPLATES_DIR = join(PACKAGE_ROOT, 'dist', 'templates');

@@ -1,12 +1,14 @@
 import { readFileSync, type Stats, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { NodePlopAPI } from 'node-plop';
 import type { Answers } from './answers.js';
 import { BACKENDS, FRAMEWORKS, RUNTIME_PACKAGE, TOOLING } from './catalogue.js';
+import { derivedName, type Variant } from './variants.js';
 import { describeSystemError, GeneratorError } from './errors.js';
+import { type Layout, NEW_APP_STARTS, testVariantOf } from './layout.js';
 import { appendLines, missingEnvLines, missingIgnoreLines } from './line-files.js';
 import { formatPackageJson, freshPackageJson, mergePackageJson, type PackageNeeds } from './package-json.js';
-import { TEMPLATES_DIR } from './paths.js';
+import { DERIVED_TEMPLATES_DIR, TEMPLATES_DIR } from './paths.js';
 import type { PackageJson } from './project.js';
 
 /** Everything the templates and actions see: the answers plus how this run was asked to behave. */
@@ -17,6 +19,15 @@ export interface GeneratorData extends Answers {
   secret: string;
   force: boolean;
   dryRun: boolean;
+  /** New app or add to an existing one, language, module system, where the files go. */
+  layout: Layout;
+}
+
+/** What the templates read besides the answers. */
+interface TemplateData extends GeneratorData {
+  runner: Layout['runner'];
+  /** The path from the test's folder to session.<ext>'s folder, as an import starts it: `../src`, `.`. */
+  testToSrc: string;
 }
 
 export type ChangeKind = 'create' | 'update' | 'overwrite' | 'unchanged';
@@ -33,18 +44,49 @@ export interface Change {
   conflicts: string[];
   /** What is in the way (a folder where the file goes): this stops the run even with --force. */
   obstacle?: string;
+  /** The mode of a file this run creates (.env holds the secret: 0600); an existing file keeps its own. */
+  mode?: number;
+}
+
+/** A file rendered from a template: where it goes, which template (in templates/), in which variant. */
+interface Rendered {
+  path: string;
+  template: string;
+  variant: Variant | undefined;
 }
 
 /** The files rendered from templates/, in the order they are listed. */
-export function templatesFor({ framework, backend }: Answers): ReadonlyArray<readonly [string, string]> {
+export function templatesFor({ framework, backend, layout }: GeneratorData): Rendered[] {
+  const { variant, language } = layout;
+  const code = (path: string, template: string, as: Variant = variant): Rendered => ({
+    path,
+    template,
+    variant: as,
+  });
+  if (layout.mode === 'add') {
+    const src = layout.srcDir === '' ? '' : `${layout.srcDir}/`;
+    return [
+      code(`${src}session.${language}`, `session/${backend}.ts.hbs`),
+      code(`${src}counter.${language}`, `add/counter/${framework}.ts.hbs`),
+      code(layout.testFile, 'add/counter.test.ts.hbs', testVariantOf(layout)),
+    ];
+  }
   return [
-    ['tsconfig.json', 'tsconfig.json.hbs'],
-    ['.env.example', 'env.example.hbs'],
-    ['src/session.ts', `session/${backend}.ts.hbs`],
-    ['src/app.ts', `app/${framework}.ts.hbs`],
-    ['src/server.ts', 'server.ts.hbs'],
-    ['test/counter.test.ts', 'counter.test.ts.hbs'],
+    ...(language === 'ts' ? [{ path: 'tsconfig.json', template: 'tsconfig.json.hbs', variant: undefined }] : []),
+    { path: '.env.example', template: 'env.example.hbs', variant: undefined },
+    code(`src/session.${language}`, `session/${backend}.ts.hbs`),
+    code(`src/app.${language}`, `app/${framework}.ts.hbs`),
+    code(`src/server.${language}`, 'server.ts.hbs'),
+    code(`test/counter.test.${language}`, 'counter.test.ts.hbs'),
   ];
+}
+
+function templateText({ template, variant }: Rendered): string {
+  const path =
+    variant === undefined || variant === 'ts'
+      ? join(TEMPLATES_DIR, template)
+      : join(DERIVED_TEMPLATES_DIR, variant, derivedName(template, variant));
+  return readFileSync(path, 'utf8');
 }
 
 /**
@@ -61,12 +103,13 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
   };
   const changes: Change[] = [];
 
+  const { layout } = data;
   const packageText = read('package.json');
-  const needs = packageNeeds(data, dir);
+  const needs = packageNeeds(data, dir, packageText === undefined ? {} : (JSON.parse(packageText) as PackageJson));
   if (packageText === undefined) {
     changes.push(wholeFile('package.json', formatPackageJson(freshPackageJson(needs)), undefined));
   } else {
-    const merged = mergePackageJson(JSON.parse(packageText) as PackageJson, needs, data.force);
+    const merged = mergePackageJson(JSON.parse(packageText) as PackageJson, needs, data.force, layout.mode);
     changes.push(
       mergedFile('package.json', packageText, formatPackageJson(merged.json, packageText), merged.conflicts),
     );
@@ -79,11 +122,20 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
   const env = read('.env');
   const wanted = envValues(data);
   const envText = env ?? '# Local settings, kept out of git. Variables set in the environment win over this file.\n';
-  changes.push(mergedFile('.env', env ?? '', appendLines(envText, missingEnvLines(envText, wanted)), []));
+  const envChange = mergedFile('.env', env ?? '', appendLines(envText, missingEnvLines(envText, wanted)), []);
+  changes.push(env === undefined ? { ...envChange, mode: 0o600 } : envChange);
 
-  for (const [path, template] of templatesFor(data)) {
-    const content = plop.renderString(readFileSync(join(TEMPLATES_DIR, template), 'utf8'), data);
-    changes.push(wholeFile(path, content, read(path)));
+  const templateData: TemplateData = { ...data, runner: layout.runner, testToSrc: testToSrc(layout) };
+  if (layout.mode === 'add') {
+    // The user's .env.example only gains the variables it lacks, as .env does.
+    const example = read('.env.example');
+    const rendered = plop.renderString(readFileSync(join(TEMPLATES_DIR, 'env.example.hbs'), 'utf8'), templateData);
+    const sessionFile = templatesFor(data)[0]!.path;
+    changes.push(mergedFile('.env.example', example ?? '', exampleWithout(example, rendered, sessionFile), []));
+  }
+  for (const rendered of templatesFor(data)) {
+    const content = plop.renderString(templateText(rendered), templateData);
+    changes.push(wholeFile(rendered.path, content, read(rendered.path)));
   }
   return changes
     .map((change) => (obstacles.has(change.path) ? { ...change, obstacle: obstacles.get(change.path) } : change))
@@ -143,16 +195,73 @@ function mergedFile(path: string, existing: string, content: string, conflicts: 
   return { path, kind: existing === '' ? 'create' : conflicts.length > 0 ? 'overwrite' : 'update', content, conflicts };
 }
 
-function packageNeeds(data: GeneratorData, dir: string): PackageNeeds {
+function packageNeeds(data: GeneratorData, dir: string, existing: PackageJson): PackageNeeds {
   const framework = FRAMEWORKS[data.framework];
   const backend = BACKENDS[data.backend];
+  const { layout } = data;
+  const dependencies = { [RUNTIME_PACKAGE]: data.runtime, ...backend.dependencies };
+  if (layout.mode === 'add') return { name: '', ...addModeNeeds(data, existing), dependencies };
+  if (layout.language === 'js') {
+    return {
+      name: packageName(dir),
+      scripts: { start: [...NEW_APP_STARTS][1]!, test: 'node --test' },
+      engines: { ...TOOLING.engines },
+      dependencies: { ...dependencies, ...framework.dependencies },
+      devDependencies: {},
+    };
+  }
   return {
     name: packageName(dir),
     scripts: { ...TOOLING.scripts },
     engines: { ...TOOLING.engines },
-    dependencies: { [RUNTIME_PACKAGE]: data.runtime, ...framework.dependencies, ...backend.dependencies },
+    dependencies: { ...dependencies, ...framework.dependencies },
     devDependencies: { ...TOOLING.devDependencies, ...framework.devDependencies },
   };
+}
+
+/**
+ * Added to an existing app: what its counter test needs to run in the project's own runner, and a
+ * script for it only when the project has no runner. Its framework, scripts and engines stay its own.
+ */
+function addModeNeeds(
+  { layout, framework }: GeneratorData,
+  existing: PackageJson,
+): Pick<PackageNeeds, 'scripts' | 'engines' | 'devDependencies'> {
+  const has = { ...existing.devDependencies, ...existing.dependencies };
+  const devDependencies: Record<string, string> = {};
+  if (layout.language === 'ts') devDependencies['@types/node'] = TOOLING.devDependencies['@types/node'];
+  if (layout.runner === 'node' && layout.language === 'ts') devDependencies.tsx = TOOLING.devDependencies.tsx;
+  // @jest/globals comes with jest: the same range keeps the two in step.
+  if (layout.runner === 'jest') devDependencies['@jest/globals'] = has.jest ?? '*';
+  // The test serves its throwaway Hono app on node:http.
+  if (framework === 'hono') devDependencies['@hono/node-server'] = FRAMEWORKS.hono.dependencies['@hono/node-server'];
+  const scripts = layout.testScript === undefined ? {} : { [layout.testScript.name]: layout.testScript.command };
+  return { scripts, engines: {}, devDependencies };
+}
+
+/** How the test imports the session module: `../src` from test/, `.` from the same folder. */
+function testToSrc(layout: Layout): string {
+  const path = relative(dirname(layout.testFile), layout.srcDir === '' ? '.' : layout.srcDir) || '.';
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+/**
+ * The session variables (not PORT: the app has its own) with their comments, appended to an existing
+ * .env.example when it lacks them, or as a new one.
+ */
+function exampleWithout(existing: string | undefined, rendered: string, sessionFile: string): string {
+  const blocks = rendered.split(/\n\n+/).filter((block) => /^SESSION_|^REDIS_/m.test(block));
+  if (existing === undefined) {
+    const intro = `# The session settings ${sessionFile} reads. Copy to .env (kept out of git) and fill in;\n# variables set in the environment win over .env.`;
+    return `${[intro, ...blocks.map((block) => block.trimEnd())].join('\n\n')}\n`;
+  }
+  const missing = blocks.filter((block) => {
+    const key = /^([A-Z_]+)=/m.exec(block)![1]!;
+    return missingEnvLines(existing, { [key]: '' }).length > 0;
+  });
+  if (missing.length === 0) return existing;
+  const separator = existing === '' || existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
+  return `${existing}${separator}${missing.map((block) => block.trimEnd()).join('\n\n')}\n`;
 }
 
 function envValues({ backend, secret }: GeneratorData): Record<string, string> {

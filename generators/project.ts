@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FRAMEWORK_NAMES, type Framework } from './catalogue.js';
 import { describeSystemError, GeneratorError } from './errors.js';
@@ -9,17 +9,63 @@ export type PackageJson = Record<string, unknown> & {
   scripts?: Record<string, string>;
 };
 
+export type TestRunner = 'jest' | 'vitest' | 'mocha' | 'node';
+
 /** The project the generator writes into, as found before anything is written. */
 export interface ExistingProject {
   dir: string;
   packageJson: PackageJson | undefined;
   /** The framework the user's package.json already depends on, if any. */
   framework: Framework | undefined;
+  /** A tsconfig.json: the project is written in TypeScript. */
+  typescript: boolean;
+  /** `"type": "module"` in package.json; anything else is CommonJS. */
+  esm: boolean;
+  /** The test runner the project uses, from its test script and dependencies. */
+  runner: TestRunner | undefined;
+  /** Whether the project has code of its own: a .js/.ts file at its root or in src/. */
+  hasSources: boolean;
 }
 
 export function readProject(dir: string): ExistingProject {
   const packageJson = readPackageJson(join(dir, 'package.json'));
-  return { dir, packageJson, framework: detectFramework(packageJson) };
+  return {
+    dir,
+    packageJson,
+    framework: detectFramework(packageJson),
+    typescript: isFile(join(dir, 'tsconfig.json')),
+    esm: packageJson?.type === 'module',
+    runner: detectRunner(packageJson),
+    hasSources: ['.', 'src'].some((folder) =>
+      listNames(join(dir, folder)).some((name) => SOURCE.test(name) && isFile(join(dir, folder, name))),
+    ),
+  };
+}
+
+const SOURCE = /^(?!.*\.config\.)[^.].*\.[cm]?[jt]sx?$/;
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+function listNames(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
+}
+
+const RUNNERS: readonly TestRunner[] = ['vitest', 'jest', 'mocha'];
+
+/** The runner the test script calls, else the one the project depends on; `node --test` counts as node:test. */
+function detectRunner(packageJson: PackageJson | undefined): TestRunner | undefined {
+  const script = packageJson?.scripts?.test ?? '';
+  const called = RUNNERS.find((runner) => new RegExp(`(^|[\\s/])${runner}(\\s|$)`).test(script));
+  if (called !== undefined) return called;
+  if (/\bnode\b.*\s--test\b/.test(script)) return 'node';
+  const names = { ...packageJson?.devDependencies, ...packageJson?.dependencies };
+  return RUNNERS.find((runner) => Object.hasOwn(names, runner));
 }
 
 function readPackageJson(path: string): PackageJson | undefined {

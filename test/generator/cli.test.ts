@@ -131,28 +131,46 @@ describe('writing', () => {
     expect(readTree(cwd)['.gitignore']).toBe('dist\n/node_modules\n.env\nsessions/\n');
   });
 
-  it('defaults to the framework the project already depends on', async () => {
+  it('adds to an app that depends on a framework: that framework, its language, no whole app', async () => {
     const cwd = project({ 'package.json': '{ "type": "module", "devDependencies": { "koa": "^3.0.0" } }' });
-    expect((await runCli(['--yes', ...QUIET], { cwd })).code).toBe(0);
-    expect(readTree(cwd)['src/app.ts']).toContain('from "koa"');
+    const result = await runCli(['--yes', ...QUIET], { cwd });
+    expect(result.code).toBe(0);
+    const tree = readTree(cwd);
+    expect(tree['counter.js']).toContain('export const counter = async (ctx, next)');
+    expect(tree['src/app.ts']).toBeUndefined();
+    expect(result.stdout).toContain('(JavaScript, ES modules)');
   });
 });
 
 describe('never destroying user work', () => {
   const userFiles = {
-    'package.json': JSON.stringify({ name: 'mine', type: 'module', scripts: { start: 'node index.js', dev: 'x' } }),
+    'package.json': JSON.stringify({ name: 'mine', type: 'module', scripts: { dev: 'x' } }),
+    'tsconfig.json': '{}\n',
     'src/app.ts': 'export const app = "mine";\n',
+  };
+  const existingApp = {
+    'package.json': JSON.stringify({ name: 'mine', scripts: { start: 'node index.js' } }),
+    'tsconfig.json': '{}\n',
+    'src/session.ts': 'export const session = "mine";\n',
   };
 
   it('lists the conflicts, writes nothing and exits 1', async () => {
-    const cwd = project(userFiles);
+    const cwd = project(existingApp);
     const result = await runCli(EXPRESS_COOKIES, { cwd });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('nothing was written');
-    expect(result.stderr).toContain('src/app.ts: exists with other content');
-    expect(result.stderr).toContain('package.json: scripts.start is "node index.js"');
+    expect(result.stderr).toContain('src/session.ts: exists with other content');
     expect(result.stderr).toContain('--force');
-    expect(readTree(cwd)).toEqual(userFiles);
+    expect(readTree(cwd)).toEqual(existingApp);
+  });
+
+  it("in a new app, a start script of the user's is a conflict too", async () => {
+    const files = { 'package.json': JSON.stringify({ name: 'mine', type: 'module', scripts: { start: 'node x.js' } }) };
+    const cwd = project(files);
+    const result = await runCli(['--backend', 'cookies', '--yes', ...QUIET], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('package.json: scripts.start is "node x.js"');
+    expect(readTree(cwd)).toEqual(files);
   });
 
   it('calls a CommonJS package.json a conflict: the generated code needs "type": "module"', async () => {
@@ -163,16 +181,14 @@ describe('never destroying user work', () => {
   });
 
   it('overwrites the conflicts with --force, keeping what does not conflict', async () => {
-    const cwd = project(userFiles);
+    const cwd = project(existingApp);
     const result = await runCli([...EXPRESS_COOKIES, '--force'], { cwd });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/overwrote\s+src\/app\.ts/);
+    expect(result.stdout).toMatch(/overwrote\s+src\/session\.ts/);
     const tree = readTree(cwd);
-    expect(tree['src/app.ts']).toContain('app.get("/counter"');
-    expect(JSON.parse(tree['package.json']!)).toMatchObject({
-      name: 'mine',
-      scripts: { start: 'tsx src/server.ts', dev: 'x' },
-    });
+    expect(tree['src/session.ts']).toContain('SessionManager.cookies(secrets');
+    // An existing app's scripts are never replaced, not even with --force.
+    expect(JSON.parse(tree['package.json']!)).toMatchObject({ name: 'mine', scripts: { start: 'node index.js' } });
   });
 
   it('with --dry-run lists every change and writes nothing, not even the target folder', async () => {
@@ -189,16 +205,25 @@ describe('never destroying user work', () => {
     expect(readTree(cwd)).toEqual({ '.gitignore': 'dist\n' });
   });
   it('with --dry-run marks the conflicts among the changes and exits 1, as the real run would', async () => {
-    const cwd = project(userFiles);
+    const cwd = project(existingApp);
     const result = await runCli([...EXPRESS_COOKIES, '--dry-run'], { cwd });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/conflict\s+src\/app\.ts: exists with other content/);
-    expect(result.stdout).toMatch(/would create\s+src\/session\.ts/);
-    expect(readTree(cwd)).toEqual(userFiles);
+    expect(result.stdout).toMatch(/conflict\s+src\/session\.ts: exists with other content/);
+    expect(result.stdout).toMatch(/would create\s+src\/counter\.ts/);
+    // The wiring is printed on a dry run too.
+    expect(result.stdout).toContain('import { sessions } from "@session-manager/runtime/express";');
+    expect(readTree(cwd)).toEqual(existingApp);
 
     const forced = await runCli([...EXPRESS_COOKIES, '--dry-run', '--force'], { cwd });
     expect(forced.code).toBe(0);
-    expect(forced.stdout).toMatch(/would overwrite\s+src\/app\.ts/);
+    expect(forced.stdout).toMatch(/would overwrite\s+src\/session\.ts/);
+    expect(readTree(cwd)).toEqual(existingApp);
+  });
+
+  it('writes a new app where package.json names no framework and no --framework is given', async () => {
+    const cwd = project(userFiles);
+    const result = await runCli(['--backend', 'cookies', '--yes', ...QUIET, '--dry-run'], { cwd });
+    expect(result.stdout).toMatch(/conflict\s+src\/app\.ts: exists with other content/);
     expect(readTree(cwd)).toEqual(userFiles);
   });
 });

@@ -1,20 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
 import { freePort } from '../support/redis-server.js';
-import {
-  type CliResult,
-  collect,
-  ensureCliBuilt,
-  PAIRS,
-  ROOT,
-  RUNTIME_SPEC,
-  runCli,
-  tempDir,
-  userEnv,
-} from './support.js';
+import { buildRuntimeIfStale, childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
+import { collect, ensureCliBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 
 // Every framework x backend pair, as a user gets it: generated, installed from the npm registry
 // (cache first), typechecked, its own test run, then started and visited over HTTP.
@@ -100,70 +91,5 @@ async function exerciseServer(dir: string, env: Record<string, string>): Promise
     killGroup(server, 'SIGTERM');
     await exited;
     children.delete(server);
-  }
-}
-
-function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  return collect(spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...userEnv(), NO_COLOR: '1', ...extra };
-}
-
-function expectSuccess(result: CliResult, step: string): void {
-  expect(result.code, `${step} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
-}
-
-function waitForOutput(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${output}`)));
-  });
-}
-
-/** npm start runs sh, then tsx, then node: signal the whole process group. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Runs at most `size` tasks at once; the others wait their turn. */
-function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-/** Generated apps depend on runtime/ through file:, which serves runtime/dist: build it when older than its sources. */
-function buildRuntimeIfStale(): void {
-  const built = join(ROOT, 'runtime/dist/index.js');
-  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
-  const sources = readdirSync(join(ROOT, 'runtime/src'), { recursive: true, withFileTypes: true });
-  if (sources.some((entry) => entry.isFile() && statSync(join(entry.parentPath, entry.name)).mtimeMs > builtAt)) {
-    execFileSync('npm', ['run', 'build', '-w', '@session-manager/runtime'], { cwd: ROOT, stdio: 'ignore' });
   }
 }

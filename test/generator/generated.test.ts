@@ -59,11 +59,12 @@ describe('an existing package.json', () => {
       expect(Object.keys(merged).slice(0, 4)).toEqual(['name', 'version', 'description', 'type']);
       expect(merged).toMatchObject({ name: 'my-shop', type: 'module', prettier: { semi: false } });
       expect(merged.scripts).toMatchObject(userPackage.scripts);
-      // Same major version: the user's range is kept, not rewritten to ours.
+      // The user's range is kept, not rewritten to ours.
       expect(merged.dependencies.express).toBe('^5.1.0');
       expect(tree['package.json']).toMatch(/^\{\n {4}"name"/);
-      // express was in the user's dependencies, so it is the framework --yes picks.
-      expect(tree['src/app.ts']).toContain('from "express"');
+      // express was in the user's dependencies: sessions are added to that app, with a mountable counter.
+      expect(tree['counter.js']).toContain('from "express"');
+      expect(tree['src/app.ts']).toBeUndefined();
       await expect(printTree({ 'package.json': tree['package.json']! })).toMatchFileSnapshot(
         '__snapshots__/merged-package.json.txt',
       );

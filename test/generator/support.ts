@@ -46,7 +46,11 @@ export function ensureCliBuilt(): void {
   try {
     const bundle = join(ROOT, 'dist', 'cli.js');
     const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-    const sources = [join(ROOT, 'plopfile.ts'), ...listFiles(join(ROOT, 'generators'))];
+    const sources = [
+      join(ROOT, 'plopfile.ts'),
+      ...listFiles(join(ROOT, 'generators')),
+      ...listFiles(join(ROOT, 'templates')),
+    ];
     if (sources.some((file) => statSync(file).mtimeMs > builtAt)) {
       execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'generators', 'build.ts')], { cwd: ROOT });
     }
