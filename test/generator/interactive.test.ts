@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { cpSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, type CliResult, collect, ensureCliBuilt, readTree, RUNTIME_SPEC, tempDir } from './support.js';
+import { BIN, type CliResult, collect, ensureCliBuilt, ROOT, readTree, RUNTIME_SPEC, tempDir } from './support.js';
 
 // Real pseudo-terminals (util-linux `script`), so inquirer sees a TTY and reads raw keys.
 beforeAll(ensureCliBuilt);
@@ -96,4 +97,33 @@ it('Ctrl-C at a prompt exits 130 with one line and writes nothing', async () => 
   const after = terminal.screen().slice(terminal.screen().indexOf('node:http (no framework)'));
   expect(after.trim().split(/\r?\n/).slice(1).join('\n').trim()).toBe('Cancelled: nothing was written.');
   expect(readdirSync(cwd)).toEqual([]);
+});
+
+it('in an existing app, says it adds to it in its language and pre-selects its framework', async () => {
+  const cwd = project();
+  cpSync(join(ROOT, 'test/fixtures/existing-apps/koa2-node-test-esm'), cwd, { recursive: true });
+  const terminal = runInTerminal(['--runtime', RUNTIME_SPEC, '--no-install'], cwd);
+  await terminal.waitFor('Which framework does your app use?');
+  expect(terminal.screen()).toContain(
+    'Found an existing koa app: adding sessions to it, your files untouched (JavaScript, ES modules).',
+  );
+  // The detected framework is the highlighted choice: Enter takes it.
+  await terminal.waitFor('❯ Koa');
+  terminal.press(KEY.enter);
+  await terminal.waitFor('Where should sessions be stored?');
+  terminal.press(KEY.enter);
+  expect((await terminal.done).code).toBe(0);
+
+  const tree = readTree(cwd);
+  expect(tree['src/counter.js']).toContain('export const counter = async (ctx, next)');
+  expect(tree['src/app.ts']).toBeUndefined();
+});
+
+it('in an empty folder, says it writes a new app', async () => {
+  const cwd = project();
+  const terminal = runInTerminal(['--backend', 'cookies', '--runtime', RUNTIME_SPEC, '--no-install'], cwd);
+  await terminal.waitFor('Which framework does your app use?');
+  expect(terminal.screen()).toContain('Writing a new app (TypeScript, ES modules).');
+  terminal.press(KEY.ctrlC);
+  expect((await terminal.done).code).toBe(130);
 });
