@@ -55,7 +55,8 @@ describe.each(FIXTURES)('$name', (fixture) => {
 
     it('leaves every file of the app as it was, except package.json and the appended lines', () => {
       for (const [path, content] of Object.entries(before)) {
-        if (path !== 'package.json') expect(tree[path], path).toBe(content);
+        if (path === '.gitignore' || path === '.env.example') expect(tree[path]!.startsWith(content), path).toBe(true);
+        else if (path !== 'package.json') expect(tree[path], path).toBe(content);
       }
     });
 

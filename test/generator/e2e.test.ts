@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
@@ -17,10 +18,11 @@ beforeAll(() => {
   buildRuntimeIfStale();
 });
 
-afterAll(() => {
+// Removing many installed apps takes a while on a busy machine.
+afterAll(async () => {
   for (const child of children) killGroup(child, 'SIGKILL');
-  workspace.remove();
-});
+  await rm(workspace.path, { recursive: true, force: true });
+}, 600_000);
 
 // Two pairs at a time: installs and typechecks are CPU-bound, and the machine may have two cores.
 const slots = pool(2);

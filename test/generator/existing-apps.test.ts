@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend } from '../../generators/catalogue.js';
@@ -46,10 +47,11 @@ beforeAll(() => {
   runtimeSpec = packRuntime(workspace.path);
 });
 
-afterAll(() => {
+// Removing many installed apps takes a while on a busy machine.
+afterAll(async () => {
   for (const child of children) killGroup(child, 'SIGKILL');
-  workspace.remove();
-});
+  await rm(workspace.path, { recursive: true, force: true });
+}, 600_000);
 
 const slots = pool(2);
 
@@ -89,11 +91,18 @@ describe.concurrent('an existing app', () => {
   );
 });
 
-/** Every file the app had is byte-identical, except package.json, which only gained entries. */
+/** Files that only ever gain lines at their end. */
+const APPENDED = new Set(['.gitignore', '.env', '.env.example']);
+
+/**
+ * Every file the app had is byte-identical (and keeps its mode), except package.json, which only
+ * gained entries, and the files lines are appended to.
+ */
 function expectUntouched(before: Record<string, string>, after: Record<string, string>): void {
   for (const [path, entry] of Object.entries(before)) {
     if (path === 'package.json') continue;
-    expect(after[path], `${path} changed`).toBe(entry);
+    if (APPENDED.has(path)) expect(after[path]!.startsWith(entry), `${path} was not only appended to`).toBe(true);
+    else expect(after[path], `${path} changed`).toBe(entry);
   }
   const [mode, ...text] = before['package.json']!.split(' ');
   const [newMode, ...newText] = after['package.json']!.split(' ');
