@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
@@ -12,12 +22,17 @@ import {
   positiveSeconds,
   type ResolvedCommonOptions,
 } from '../options.js';
-import type { SessionStore, StoredSession } from './store.js';
+import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
 const ORPHAN_TEMP_MS = 60_000;
 /** The names `writeAtomically` gives its temp files: a per-process random half, then a counter. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
+/** A retired id's marker: a hidden name, so no filenameTemplate can produce it. */
+const MARKER_SUFFIX = '.retired';
+const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
+/** A marker is created without following a planted link and without waiting on a planted FIFO. */
+const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * Files store: one JSON file per session, `{"expires": <ms>, "data": {...}}`, written to a temp
@@ -58,6 +73,20 @@ export class FilesStore implements SessionStore {
   /** The path of a session's file. Ids are checked by the caller; this never sees a hostile one. */
   pathOf(id: string): string {
     return join(this.directory, this.before + id + this.after);
+  }
+
+  /** The path of the marker a retired id leaves (see `retire`). */
+  markerOf(id: string): string {
+    return join(this.directory, `.${id}${MARKER_SUFFIX}`);
+  }
+
+  /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
+  private exists(path: string, operation: string): boolean {
+    try {
+      return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+    } catch (error) {
+      throw storeError(operation, path, error);
+    }
   }
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
@@ -102,13 +131,37 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  touch(id: string, text: string, expiresAt: number): Promise<void> {
-    return this.write(id, text, expiresAt);
+  async update(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    const path = this.pathOf(id);
+    // Written back only while the file is still there: a retired, expired or swept session stays gone.
+    // The check and the rename run in one synchronous step, so no other request of this process
+    // comes between them.
+    if (!this.exists(path, 'write')) return 'refused';
+    try {
+      this.writeAtomically(path, `{"expires":${expiresAt},"data":${text}}\n`);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return 'refused'; // the folder itself is gone, and the session with it
+      throw storeError('write', path, error);
+    }
+    // Another process may have retired the id between the check and the rename: its marker says so.
+    if (this.exists(this.markerOf(id), 'write')) {
+      removeQuietly(path);
+      return 'refused';
+    }
+    return 'stored';
   }
 
-  async delete(id: string): Promise<void> {
+  touch(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    return this.update(id, text, expiresAt);
+  }
+
+  async retire(id: string, _until: number): Promise<void> {
+    const marker = this.markerOf(id);
     const path = this.pathOf(id);
     try {
+      // The marker first, then the file: a writer that checked the file before the unlink finds the
+      // marker after its rename. The sweep removes markers with the expired sessions.
+      closeSync(openSync(marker, RETIRE_FLAGS, 0o600));
       unlinkSync(path);
     } catch (error) {
       if (!isCode(error, 'ENOENT')) throw storeError('delete', path, error);
@@ -143,10 +196,11 @@ export class FilesStore implements SessionStore {
         name.endsWith(this.after) &&
         isSessionId(name.slice(this.before.length, name.length - this.after.length));
       const isTemp = TEMP_NAME.test(name);
-      if (!isSession && !isTemp) continue;
+      if (!isSession && !isTemp && !MARKER_NAME.test(name)) continue;
       const path = join(this.directory, name);
       try {
-        // Every write sets expires to write time + expire, so the file's mtime tells its expiry.
+        // Every write sets expires to write time + expire, so the file's mtime tells its expiry; a
+        // retired id's marker is kept as long as a session written when it was retired could live.
         const { mtimeMs } = await stat(path);
         if (now - mtimeMs > (isTemp ? ORPHAN_TEMP_MS : this.expireMs)) await unlink(path);
       } catch {

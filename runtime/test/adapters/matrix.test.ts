@@ -69,7 +69,7 @@ describe.each(CASES)('$framework with the $backend backend', ({ framework, backe
       if (monitor) {
         await monitor.settle();
         // The read is seen, so the monitor works; no write followed it.
-        expect(monitor.commands().sort()).toEqual(['EVAL', 'GET', 'PTTL']);
+        expect(monitor.commands().sort()).toEqual(['EVALSHA', 'GET', 'PTTL']);
         // And a request that changes the session is seen writing.
         monitor.clear();
         await jar.get(`${app.url}/counter`);

@@ -67,6 +67,8 @@ export interface BackendFixture {
   make(options?: CommonOptions): SessionManager<Data>;
   /** Ids the store holds (always empty for cookies, which store nothing server-side). */
   storedIds(): Promise<string[]>;
+  /** Removes a session from the store behind the manager's back, as an expiry or a sweep would. */
+  forget(id: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export function cookiesFixture(): BackendFixture {
     kind: 'cookies',
     make: (options = {}) => SessionManager.cookies<Data>(SECRET, options),
     storedIds: async () => [],
+    forget: async () => {},
     dispose: async () => {},
   };
 }
@@ -94,6 +97,9 @@ export function filesFixture(): BackendFixture {
         .filter((name) => name.startsWith('emt_') && name.endsWith('.sess'))
         .map((name) => name.slice(4, -5));
     },
+    forget: async (id) => {
+      rmSync(join(dir.path, `emt_${id}.sess`), { force: true });
+    },
     dispose: async () => {
       for (const manager of managers) await manager.close();
       dir.remove();
@@ -109,7 +115,18 @@ export function redisFixture(label: string): BackendFixture & { client: Redis; p
     client,
     prefix,
     make: (options = {}) => SessionManager.redis<Data>(client, { prefix, ...(options as RedisOptions) }),
-    storedIds: async () => (await client.keys(`${prefix}*`)).map((key) => key.slice(prefix.length)).sort(),
+    // Keys holding a session: a retired id's key holds a tombstone, which is no session.
+    storedIds: async () => {
+      const keys = await client.keys(`${prefix}*`);
+      const values = keys.length === 0 ? [] : await client.mget(...keys);
+      return keys
+        .filter((_, index) => values[index]?.startsWith('{'))
+        .map((key) => key.slice(prefix.length))
+        .sort();
+    },
+    forget: async (id) => {
+      await client.del(prefix + id);
+    },
     dispose: async () => {
       const keys = await client.keys(`${prefix}*`);
       if (keys.length > 0) await client.del(...keys);
