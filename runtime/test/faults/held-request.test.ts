@@ -1,11 +1,9 @@
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
-import type { SessionManager } from '../../src/manager.js';
 import { type BackendKind, createBackend, type TestBackend } from '../adapters/support/backends.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { redisUrl } from '../support/harness.js';
+import { heldPost, watchLoads } from './support/held-post.js';
 
 /**
  * The held-POST attack. An attacker with a stolen session cookie starts a POST and holds its body
@@ -14,43 +12,6 @@ import { redisUrl } from '../support/harness.js';
  * the session it loaded. That commit must not bring the retired id back.
  */
 const STORES = ['files', 'redis'] as const satisfies readonly BackendKind[];
-
-/** Resolves when the manager has finished loading a request whose Cookie header is `cookie`. */
-function watchLoads(manager: SessionManager) {
-  const waiting = new Map<string, () => void>();
-  const original = manager.loadEager.bind(manager);
-  manager.loadEager = (header, now) => {
-    const loading = original(header, now);
-    const release = header === undefined ? undefined : waiting.get(header);
-    if (release) void Promise.resolve(loading).then(release, release);
-    return loading;
-  };
-  return (cookie: string) => new Promise<void>((resolve) => waiting.set(cookie, resolve));
-}
-
-/** A POST /note whose body is sent in two parts: `finish` sends the rest and reads the response. */
-async function heldPost(url: string, cookie: string, note: string) {
-  const { port } = new URL(url);
-  const body = JSON.stringify({ note });
-  const socket: Socket = connect(Number(port), '127.0.0.1');
-  await once(socket, 'connect');
-  const received: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => received.push(chunk));
-  const ended = once(socket, 'end');
-  socket.write(
-    `POST /note HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
-  );
-  return {
-    async finish(): Promise<{ status: number; raw: string }> {
-      socket.write(body.slice(5));
-      await ended;
-      socket.destroy();
-      const raw = Buffer.concat(received).toString('latin1');
-      return { status: Number(raw.split(' ')[1]), raw };
-    },
-  };
-}
 
 describe.each(STORES)('held POST across a retirement: %s backend', (kind) => {
   describe.each(FRAMEWORKS)('%s', (framework) => {
