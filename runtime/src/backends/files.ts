@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -22,6 +23,7 @@ import {
   positiveSeconds,
   type ResolvedCommonOptions,
 } from '../options.js';
+import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
 import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
@@ -37,8 +39,9 @@ const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLL
 /**
  * Files store: one JSON file per session, `{"expires": <ms>, "data": {...}}`, written to a temp
  * file in the same folder and renamed over the old one, so a reader (or a crash) never sees half a
- * file. Files are 0600 in a 0700 folder. Expired and corrupt files read as missing and are deleted;
- * a sweep deletes expired files in the background.
+ * file. Files are 0600 in a 0700 folder, which must belong to this user and be closed to others;
+ * a file's name is a keyed hash of its session id (files-folder.ts). Expired and corrupt files read
+ * as missing and are deleted; a sweep deletes expired files in the background.
  *
  * A request's reads and writes are synchronous system calls, on purpose. A session file is a few
  * hundred bytes in the page cache: open, read and close take microseconds in the kernel, while
@@ -54,6 +57,7 @@ export class FilesStore implements SessionStore {
   private readonly before: string;
   private readonly after: string;
   private readonly expireMs: number;
+  private readonly key: Buffer;
   private readonly sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
 
@@ -63,6 +67,9 @@ export class FilesStore implements SessionStore {
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    const allowShared = options.allowSharedDirectory === true;
+    checkFolder(this.directory, allowShared);
+    this.key = folderKey(this.directory, allowShared);
     const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? DEFAULTS.sweepInterval, true);
     if (sweepSeconds > 0) {
       this.sweeper = setInterval(() => void this.sweep(), sweepSeconds * 1000);
@@ -70,14 +77,14 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  /** The path of a session's file. Ids are checked by the caller; this never sees a hostile one. */
+  /** The path of a session's file, named after a keyed hash of its id (files-folder.ts). */
   pathOf(id: string): string {
-    return join(this.directory, this.before + id + this.after);
+    return join(this.directory, this.before + hashedName(this.key, id) + this.after);
   }
 
   /** The path of the marker a retired id leaves (see `retire`). */
   markerOf(id: string): string {
-    return join(this.directory, `.${id}${MARKER_SUFFIX}`);
+    return join(this.directory, `.${hashedName(this.key, id)}${MARKER_SUFFIX}`);
   }
 
   /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
@@ -91,13 +98,8 @@ export class FilesStore implements SessionStore {
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
     const path = this.pathOf(id);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return undefined;
-      throw storeError('read', path, error);
-    }
+    const text = readSessionFile(path);
+    if (text === undefined) return undefined;
     const envelope = parseStored(text);
     const expires = envelope?.expires;
     const data = envelope?.data;
@@ -229,6 +231,37 @@ let tempCounter = 0;
 function nextTempName(): string {
   tempCounter = (tempCounter + 1) >>> 0;
   return `.${tempPrefix}${tempCounter.toString(16).padStart(8, '0')}.tmp`;
+}
+
+/**
+ * A session file's text, or undefined when there is none. Something else planted at its name (a
+ * symbolic link, a FIFO, a device, a folder) is no session: it is never followed, never waited on
+ * (a FIFO would block the process), and is removed like a corrupt file (a folder is left alone).
+ */
+function readSessionFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    if (isCode(error, 'ELOOP')) {
+      removeQuietly(path);
+      return undefined;
+    }
+    throw storeError('read', path, error);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
+      if (!stats.isDirectory()) removeQuietly(path);
+      return undefined;
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    throw storeError('read', path, error);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function removeQuietly(path: string): void {

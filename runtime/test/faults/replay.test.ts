@@ -11,6 +11,7 @@ import { SessionManager } from '../../src/manager.js';
 // From the package's entry point: the revocation lists are public API.
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { sessionFileOf } from '../support/harness.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
 
 declare module '../../src/types.js' {
@@ -109,7 +110,7 @@ describe('the retired id is deleted from the store', () => {
       const jar = new CookieJar();
       await jar.get(`${app.url}/login`);
       const oldId = app.lastId();
-      const file = join(dir, `emt_${oldId}.sess`);
+      const file = sessionFileOf(dir, oldId);
       expect(existsSync(file)).toBe(true);
       await jar.get(`${app.url}${retire}`);
       expect(existsSync(file)).toBe(false);
