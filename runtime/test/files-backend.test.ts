@@ -332,3 +332,42 @@ describe('sweep', () => {
     expect(existsSync(sessionFile(after.state.id))).toBe(true);
   });
 });
+
+describe('retired ids', () => {
+  function store(): FilesStore {
+    const all = { directory, sweepInterval: 0 };
+    return new FilesStore(all, resolveCommonOptions(all));
+  }
+
+  it("a write whose check ran before another process's retirement finds the marker after its rename, and takes its file back out", async () => {
+    const manager = filesManager();
+    const { state } = await exchange(manager, new CookieJar(), (s) => {
+      s.data.n = 1;
+    });
+    const files = store();
+    // The other process has left its marker and is about to delete the file: this write's check
+    // (the file exists) passes, its rename lands, and then it sees the marker.
+    writeFileSync(files.markerOf(state.id), '');
+    expect(await files.update(state.id, '{"n":2}', Date.now() + 60_000)).toBe('refused');
+    expect(existsSync(sessionFile(state.id))).toBe(false);
+    await files.close();
+  });
+
+  it('the sweep deletes a marker once a session written when it was left would have expired', async () => {
+    const manager = filesManager({ expire: 3600 });
+    const jar = new CookieJar();
+    const { state } = await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    await exchange(manager, jar, (s) => s.destroy());
+    const files = store();
+    const marker = files.markerOf(state.id);
+    expect(existsSync(marker)).toBe(true);
+    await files.sweep(Date.now() + 3599_000);
+    expect(existsSync(marker)).toBe(true);
+    await files.sweep(Date.now() + 3601_000);
+    expect(existsSync(marker)).toBe(false);
+    expect(readdirSync(directory)).toEqual(['.sessions-key']);
+    await files.close();
+  });
+});

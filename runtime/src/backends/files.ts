@@ -30,6 +30,8 @@ import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 const ORPHAN_TEMP_MS = 60_000;
 /** The names `writeAtomically` gives its temp files: a per-process random half, then a counter. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
+/** How many ids' hashed names are remembered (about 150 bytes each). */
+const REMEMBERED_HASHES = 4096;
 /** A retired id's marker: a hidden name, so no filenameTemplate can produce it. */
 const MARKER_SUFFIX = '.retired';
 const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
@@ -58,6 +60,7 @@ export class FilesStore implements SessionStore {
   private readonly after: string;
   private readonly expireMs: number;
   private readonly key: Buffer;
+  private readonly hashes = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
 
@@ -79,12 +82,27 @@ export class FilesStore implements SessionStore {
 
   /** The path of a session's file, named after a keyed hash of its id (files-folder.ts). */
   pathOf(id: string): string {
-    return join(this.directory, this.before + hashedName(this.key, id) + this.after);
+    return join(this.directory, this.before + this.hashOf(id) + this.after);
   }
 
   /** The path of the marker a retired id leaves (see `retire`). */
   markerOf(id: string): string {
-    return join(this.directory, `.${hashedName(this.key, id)}${MARKER_SUFFIX}`);
+    return join(this.directory, `.${this.hashOf(id)}${MARKER_SUFFIX}`);
+  }
+
+  /**
+   * The hashed name of an id, remembered for the ids seen recently: a request reads and writes
+   * its session's file, and an HMAC costs more than the lookup. Bounded: forgotten all at once
+   * when full.
+   */
+  private hashOf(id: string): string {
+    let hash = this.hashes.get(id);
+    if (hash === undefined) {
+      if (this.hashes.size >= REMEMBERED_HASHES) this.hashes.clear();
+      hash = hashedName(this.key, id);
+      this.hashes.set(id, hash);
+    }
+    return hash;
   }
 
   /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
