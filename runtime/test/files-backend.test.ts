@@ -335,7 +335,7 @@ describe('sweep', () => {
 
 describe('retired ids', () => {
   function store(): FilesStore {
-    const all = { directory, sweepInterval: 0 };
+    const all: FilesOptions = { directory, sweepInterval: 0 };
     return new FilesStore(all, resolveCommonOptions(all));
   }
 

@@ -72,16 +72,18 @@ export interface ScriptClient {
 }
 
 /** Runs a script on one key by its hash, and by its source once if redis does not know it. */
-export async function runScript(
+export function runScript(
   client: ScriptClient,
   { source, sha }: RedisScript,
   key: string,
   ...args: Array<string | number>
 ): Promise<unknown> {
-  try {
-    return await client.evalsha(sha, 1, key, ...args);
-  } catch (error) {
-    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-    return client.eval(source, 1, key, ...args);
-  }
+  // A plain promise chain, not an async function: this runs on every request.
+  return client
+    .evalsha(sha, 1, key, ...args)
+    .catch((error: unknown) =>
+      error instanceof Error && error.message.startsWith('NOSCRIPT')
+        ? client.eval(source, 1, key, ...args)
+        : Promise.reject(error),
+    );
 }

@@ -101,15 +101,16 @@ export class RedisStore implements SessionStore {
   ): Promise<WriteOutcome> {
     const key = this.prefix + id;
     const ttl = Math.max(1, Math.ceil(expiresAt - Date.now()));
-    const reply = await this.run(operation, async (remainingMs) => {
-      let deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs);
-      if (deadline === undefined) {
-        // No recent reply told redis' time: ask for it (once in a while, on a quiet server).
-        const [seconds, microseconds] = (await this.client.time()) as [string, string];
+    const reply = await this.run(operation, (remainingMs) => {
+      const deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs);
+      if (deadline !== undefined) return runScript(this.client, WRITE_SCRIPT, key, mode, deadline, ttl, text);
+      // No recent reply told redis' time: ask for it (once in a while, on a quiet server).
+      return this.client.time().then((time) => {
+        const [seconds, microseconds] = time as [string, string];
         this.clock.observe(seconds, microseconds);
-        deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs) as number;
-      }
-      return runScript(this.client, WRITE_SCRIPT, key, mode, deadline, ttl, text);
+        const known = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs) as number;
+        return runScript(this.client, WRITE_SCRIPT, key, mode, known, ttl, text);
+      });
     });
     const [outcome, seconds, microseconds] = reply as [string, string, string];
     this.clock.observe(seconds, microseconds);
