@@ -124,7 +124,18 @@ export class SessionManager<T extends object = SessionData> {
     // From the load, not the commit: a request held open for a while gets no later expiry than one
     // that ended at once, so a copy of a cookie never outlives a revocation recorded after its load.
     const newExpiresAt = Math.min(now, state.loadedAt) + this.expireMs;
-    return this.backend.write(id, text, newExpiresAt, cookies, replacedId, changed || state.stale, expiresAt, now);
+    const loaded = state.baseline !== undefined;
+    return this.backend.write(
+      id,
+      text,
+      newExpiresAt,
+      cookies,
+      replacedId,
+      changed || state.stale,
+      expiresAt,
+      now,
+      loaded,
+    );
   }
 
   /** Stops background work (the files backend's sweeper) so the process can exit. */

@@ -65,10 +65,19 @@ export interface CookiesOptions extends CommonOptions {
 export interface FilesOptions extends CommonOptions {
   /** Folder of the session files; created (mode 0700) when missing. Default './sessions'. */
   directory?: string;
-  /** File name with one `%s` for the session id. Default 'emt_%s.sess'. */
+  /**
+   * File name with one `%s`, which stands for a keyed hash of the session id (the id itself is never
+   * written to disk). Default 'emt_%s.sess'.
+   */
   filenameTemplate?: string;
   /** Seconds between sweeps that delete expired files; 0 disables. Default 600. */
   sweepInterval?: number;
+  /**
+   * Use a `directory` that its group or others may write to, or that another user owns (a volume
+   * shared by design). Without it such a folder is refused at start-up: whoever can write to it can
+   * plant or replace sessions. Default false.
+   */
+  allowSharedDirectory?: boolean;
 }
 
 export interface RedisOptions extends CommonOptions {

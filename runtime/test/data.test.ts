@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseStored } from '../src/data.js';
 import { SessionDataError } from '../src/errors.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import type { SessionState } from '../src/state.js';
-import { CookieJar, type Data, exchange, redisFixture, SECRET, tempDir } from './support/harness.js';
+import { CookieJar, type Data, exchange, redisFixture, SECRET, sessionFileOf, tempDir } from './support/harness.js';
 
 const manager = SessionManager.cookies<Data>(SECRET);
 
@@ -198,7 +197,7 @@ describe('keys that could pollute prototypes', () => {
 
     it.each(CRAFTED)('files: %s', async (text) => {
       const id = newSessionId();
-      writeFileSync(join(dir.path, `emt_${id}.sess`), `{"expires":${Date.now() + 60_000},"data":${text}}`);
+      writeFileSync(sessionFileOf(dir.path, id), `{"expires":${Date.now() + 60_000},"data":${text}}`);
       const state = await files.load(`emt_session=${id}`);
       expect(state.id).toBe(id);
       expect(state.data.keep).toBe(1);

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FilesStore } from '../src/backends/files.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import { type FilesOptions, resolveCommonOptions } from '../src/options.js';
-import { CookieJar, type Data, exchange, tempDir } from './support/harness.js';
+import { CookieJar, type Data, exchange, sessionFileOf, tempDir } from './support/harness.js';
 
 const REPO = new URL('../../', import.meta.url);
 const run = promisify(execFile);
@@ -33,7 +33,8 @@ function filesManager(options: FilesOptions = {}): SessionManager<Data> {
   return manager;
 }
 
-const sessionFile = (id: string) => join(directory, `emt_${id}.sess`);
+const sessionFile = (id: string) => sessionFileOf(directory, id);
+const sessionName = (id: string) => basename(sessionFile(id));
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 /** Every file and folder under `dir` with its size, mode, mtime and contents. */
@@ -53,7 +54,7 @@ function snapshot(dir: string): Map<string, string> {
 }
 
 describe('where and how sessions are written', () => {
-  it('defaults to emt_<id>.sess in ./sessions of the working directory, folder 0700, file 0600, expiring in 3600 s', async () => {
+  it('defaults to emt_<hash of the id>.sess in ./sessions of the working directory, folder 0700, file 0600, expiring in 3600 s', async () => {
     const loader = new URL('node_modules/tsx/dist/loader.mjs', REPO).href;
     const managerModule = new URL('runtime/src/manager.ts', REPO).href;
     const script = `
@@ -68,9 +69,10 @@ describe('where and how sessions are written', () => {
       cwd: root.path,
     });
     const { id, now } = JSON.parse(stdout) as { id: string; now: number };
-    expect(readdirSync(join(root.path, 'sessions'))).toEqual([`emt_${id}.sess`]);
+    const path = sessionFileOf(join(root.path, 'sessions'), id);
+    expect(basename(path)).toMatch(/^emt_[A-Za-z0-9_-]{43}\.sess$/);
+    expect(readdirSync(join(root.path, 'sessions')).sort()).toEqual(['.sessions-key', basename(path)].sort());
     expect(mode(join(root.path, 'sessions'))).toBe(0o700);
-    const path = join(root.path, 'sessions', `emt_${id}.sess`);
     expect(mode(path)).toBe(0o600);
     const stored = JSON.parse(readFileSync(path, 'utf8'));
     expect(stored.data).toEqual({ n: 1 });
@@ -85,7 +87,7 @@ describe('where and how sessions are written', () => {
     const { state } = await exchange(manager, new CookieJar(), (s) => {
       s.data.n = 1;
     });
-    expect(readdirSync(directory)).toEqual([`emt_${state.id}.sess`]);
+    expect(readdirSync(directory).sort()).toEqual(['.sessions-key', sessionName(state.id)].sort());
     expect(mode(sessionFile(state.id))).toBe(0o600);
   });
 
@@ -112,7 +114,9 @@ describe('where and how sessions are written', () => {
     const { state } = await exchange(manager, jar, (s) => {
       s.data.n = 1;
     });
-    expect(readdirSync(directory)).toEqual([`sess-${state.id}.json`]);
+    const name = basename(sessionFileOf(directory, state.id, 'sess-%s.json'));
+    expect(name).toMatch(/^sess-[A-Za-z0-9_-]{43}\.json$/);
+    expect(readdirSync(directory).sort()).toEqual(['.sessions-key', name].sort());
     expect((await manager.load(jar.header())).data.n).toBe(1);
   });
 
@@ -132,7 +136,7 @@ describe('where and how sessions are written', () => {
         ]),
       );
     }
-    const names = readdirSync(directory);
+    const names = readdirSync(directory).filter((name) => name !== '.sessions-key');
     expect(names.every((name) => /^emt_[A-Za-z0-9_-]{43}\.sess$/.test(name))).toBe(true);
     expect(names.length).toBeGreaterThanOrEqual(10);
     for (const jar of jars) expect((await manager.load(jar.header())).isNew).toBe(false);
@@ -195,8 +199,8 @@ describe('hostile session ids touch nothing outside the sessions folder', () => 
       expect(state.id).not.toBe(id);
       const after = snapshot(root.path);
       // The new session's file is the one change (and the folder's mtime, because of it).
-      expect(after.has(join('sessions', `emt_${state.id}.sess`))).toBe(true);
-      after.delete(join('sessions', `emt_${state.id}.sess`));
+      expect(after.has(join('sessions', sessionName(state.id)))).toBe(true);
+      after.delete(join('sessions', sessionName(state.id)));
       after.delete('sessions');
       before.delete('sessions');
       expect(after).toEqual(before);
@@ -293,7 +297,7 @@ describe('sweep', () => {
 
     await sweeper().sweep();
     expect(readdirSync(directory).sort()).toEqual(
-      ['.fedcba9876543210.tmp', `emt_${live}.sess`, `emt_${alsoLive}.sess`, 'notes.txt'].sort(),
+      ['.fedcba9876543210.tmp', '.sessions-key', sessionName(live), sessionName(alsoLive), 'notes.txt'].sort(),
     );
   });
 
@@ -302,14 +306,14 @@ describe('sweep', () => {
     const { state } = await exchange(manager, new CookieJar(), (s) => {
       s.data.n = 1;
     });
-    utimesSync(join(directory, `s${state.id}`), hoursAgo(2), hoursAgo(2));
+    utimesSync(sessionFileOf(directory, state.id, 's%s'), hoursAgo(2), hoursAgo(2));
     const others = ['notes.txt', 'README', 'a'.repeat(43), `s${'a'.repeat(42)}`, `s${'x'.repeat(43)}.bak`];
     for (const name of others) {
       writeFileSync(join(directory, name), 'mine');
       utimesSync(join(directory, name), hoursAgo(48), hoursAgo(48));
     }
     await sweeper({ filenameTemplate: 's%s' }).sweep();
-    expect(readdirSync(directory).sort()).toEqual(others.sort());
+    expect(readdirSync(directory).sort()).toEqual([...others, '.sessions-key'].sort());
   });
 
   it('runs by itself every sweepInterval seconds, and stops on close', async () => {
@@ -326,5 +330,44 @@ describe('sweep', () => {
     utimesSync(sessionFile(after.state.id), hoursAgo(2), hoursAgo(2));
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(existsSync(sessionFile(after.state.id))).toBe(true);
+  });
+});
+
+describe('retired ids', () => {
+  function store(): FilesStore {
+    const all: FilesOptions = { directory, sweepInterval: 0 };
+    return new FilesStore(all, resolveCommonOptions(all));
+  }
+
+  it("a write whose check ran before another process's retirement finds the marker after its rename, and takes its file back out", async () => {
+    const manager = filesManager();
+    const { state } = await exchange(manager, new CookieJar(), (s) => {
+      s.data.n = 1;
+    });
+    const files = store();
+    // The other process has left its marker and is about to delete the file: this write's check
+    // (the file exists) passes, its rename lands, and then it sees the marker.
+    writeFileSync(files.markerOf(state.id), '');
+    expect(await files.update(state.id, '{"n":2}', Date.now() + 60_000)).toBe('refused');
+    expect(existsSync(sessionFile(state.id))).toBe(false);
+    await files.close();
+  });
+
+  it('the sweep deletes a marker once a session written when it was left would have expired', async () => {
+    const manager = filesManager({ expire: 3600 });
+    const jar = new CookieJar();
+    const { state } = await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    await exchange(manager, jar, (s) => s.destroy());
+    const files = store();
+    const marker = files.markerOf(state.id);
+    expect(existsSync(marker)).toBe(true);
+    await files.sweep(Date.now() + 3599_000);
+    expect(existsSync(marker)).toBe(true);
+    await files.sweep(Date.now() + 3601_000);
+    expect(existsSync(marker)).toBe(false);
+    expect(readdirSync(directory)).toEqual(['.sessions-key']);
+    await files.close();
   });
 });

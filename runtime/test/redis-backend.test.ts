@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { READ_SCRIPT, TOMBSTONE, WRITE_SCRIPT } from '../src/backends/redis-scripts.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import type { RedisOptions } from '../src/options.js';
@@ -15,6 +16,10 @@ let barrier = 0;
 beforeAll(async () => {
   client = new Redis(redisUrl());
   prefix = uniquePrefix('redis');
+  // Both scripts known to redis before the monitor starts: each command below is then one EVALSHA.
+  const warmUp = redisManager();
+  const { jar } = await storedSession(warmUp);
+  await exchange(warmUp, jar, (s) => s.destroy());
   monitor = await new Redis(redisUrl()).monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
     if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
@@ -50,13 +55,18 @@ async function commandsOf(act: () => Promise<unknown>): Promise<string[][]> {
 
 const names = (commands: string[][]) => commands.map(([command]) => command);
 
-/** A load: one EVAL whose script runs GET and PTTL, which MONITOR lists after it. */
-const READ = ['EVAL', 'GET', 'PTTL'];
+/** A load: one EVALSHA whose script runs GET and PTTL, which MONITOR lists after it. */
+const READ = ['EVALSHA', 'GET', 'PTTL'];
 const readOf = (key: string) => [
-  ['EVAL', expect.stringContaining('PTTL'), '1', key],
+  ['EVALSHA', READ_SCRIPT.sha, '1', key],
   ['GET', key],
   ['PTTL', key],
 ];
+/** A change: one EVALSHA of the write script (mode, deadline, ttl, JSON), then what it ran. */
+const scriptCall = (key: string, mode: string) => ['EVALSHA', WRITE_SCRIPT.sha, '1', key, mode];
+/** A time to live in ms, as the scripts set it, within a second of `seconds`. */
+const ttlNear = (seconds: number) =>
+  expect.toSatisfy((ms: string) => Number(ms) > (seconds - 2) * 1000 && Number(ms) <= seconds * 1000);
 
 function redisManager(options: RedisOptions = {}): SessionManager<Data> {
   return SessionManager.redis<Data>(client, { prefix, ...options });
@@ -77,7 +87,10 @@ describe('redis keys and values', () => {
     const commands = await commandsOf(async () => {
       stored = await storedSession(manager);
     });
-    expect(commands).toEqual([['SET', stored.key, '{"user":{"name":"ada"}}', 'EX', '120']]);
+    expect(commands.map((args) => args.slice(0, 5))).toEqual([
+      scriptCall(stored.key, 'create'),
+      ['SET', stored.key, '{"user":{"name":"ada"}}', 'PX', ttlNear(120)],
+    ]);
     expect(await client.get(stored.key)).toBe('{"user":{"name":"ada"}}');
     expect(await client.ttl(stored.key)).toBeGreaterThanOrEqual(119);
     expect(await client.ttl(stored.key)).toBeLessThanOrEqual(120);
@@ -112,7 +125,7 @@ describe('what each request sends', () => {
     expect(commands).toEqual(readOf(key));
   });
 
-  it('a nested change sends SET with the new JSON', async () => {
+  it('a nested change sends one script: the key still holds the session (GETRANGE), then SET with the new JSON', async () => {
     const manager = redisManager();
     const { jar, key } = await storedSession(manager);
     const commands = await commandsOf(() =>
@@ -120,11 +133,12 @@ describe('what each request sends', () => {
         (s.data.user as Data).name = 'x';
       }),
     );
-    expect(names(commands)).toEqual([...READ, 'SET']);
+    expect(names(commands)).toEqual([...READ, 'EVALSHA', 'GETRANGE', 'SET']);
+    expect(commands[READ.length]?.slice(0, 5)).toEqual(scriptCall(key, 'update'));
     expect(await client.get(key)).toBe('{"user":{"name":"x"}}');
   });
 
-  it('the TTL is reset (EXPIRE, no SET) by a read once refreshAfter has passed, and not before', async () => {
+  it('the TTL is reset (PEXPIRE, no SET) by a read once refreshAfter has passed, and not before', async () => {
     const manager = redisManager({ expire: 100 });
     const { jar, key } = await storedSession(manager);
     // 40 s of its 100 s used: under refreshAfter (50 s by default), nothing is sent.
@@ -134,7 +148,11 @@ describe('what each request sends', () => {
     // 60 s used: the read slides the expiry back to 100 s.
     await client.expire(key, 40);
     const commands = await commandsOf(() => exchange(manager, jar));
-    expect(commands.slice(READ.length)).toEqual([['EXPIRE', key, '100']]);
+    expect(commands.slice(READ.length).map((args) => args.slice(0, 5))).toEqual([
+      scriptCall(key, 'touch'),
+      ['GETRANGE', key, '0', '0'],
+      ['PEXPIRE', key, ttlNear(100)],
+    ]);
     expect(await client.ttl(key)).toBeGreaterThanOrEqual(99);
     expect(await client.get(key)).toBe('{"user":{"name":"ada"}}');
   });
@@ -143,31 +161,46 @@ describe('what each request sends', () => {
     const manager = redisManager({ expire: 100, refreshAfter: 0 });
     const { jar, key } = await storedSession(manager);
     await client.expire(key, 95);
-    expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual([...READ, 'EXPIRE']);
+    expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual([...READ, 'EVALSHA', 'GETRANGE', 'PEXPIRE']);
     expect(await client.ttl(key)).toBeGreaterThanOrEqual(99);
   });
 
-  it('destroy sends DEL', async () => {
-    const manager = redisManager();
+  it('destroy replaces the key with a tombstone that lives as long as any copy of the session could', async () => {
+    const manager = redisManager({ expire: 100 });
     const { jar, key } = await storedSession(manager);
     const commands = await commandsOf(() => exchange(manager, jar, (s) => s.destroy()));
-    expect(commands.slice(READ.length)).toEqual([['DEL', key]]);
-    expect(await client.exists(key)).toBe(0);
+    expect(commands.slice(READ.length).map((args) => args.slice(0, 5))).toEqual([
+      scriptCall(key, 'retire'),
+      ['SET', key, TOMBSTONE, 'PX', ttlNear(100)],
+    ]);
+    expect(await client.get(key)).toBe(TOMBSTONE);
     expect(jar.header()).toBeUndefined();
   });
 
-  it('regenerate writes the new key, then deletes the old one', async () => {
+  it('regenerate retires the old key first, then writes the new one', async () => {
     const manager = redisManager();
     const { jar, id, key } = await storedSession(manager);
     const commands = await commandsOf(() => exchange(manager, jar, (s) => s.regenerate()));
     const newId = jar.cookies.get('emt_session') as string;
     expect(newId).not.toBe(id);
-    expect(commands.slice(READ.length)).toEqual([
-      ['SET', prefix + newId, '{"user":{"name":"ada"}}', 'EX', '3600'],
-      ['DEL', key],
+    expect(commands.slice(READ.length).map((args) => args.slice(0, 5))).toEqual([
+      scriptCall(key, 'retire'),
+      ['SET', key, TOMBSTONE, 'PX', ttlNear(3600)],
+      scriptCall(prefix + newId, 'create'),
+      ['SET', prefix + newId, '{"user":{"name":"ada"}}', 'PX', ttlNear(3600)],
     ]);
-    expect(await client.exists(key)).toBe(0);
+    expect(await client.get(key)).toBe(TOMBSTONE);
     expect((await manager.load(`emt_session=${id}`)).isNew).toBe(true);
+  });
+
+  it('a tombstone reads as no session, and the scripts never overwrite it', async () => {
+    const manager = redisManager();
+    const { jar, id, key } = await storedSession(manager);
+    await client.set(key, TOMBSTONE, 'EX', 60);
+    const state = await manager.load(jar.header());
+    expect(state.isNew).toBe(true);
+    expect(state.id).not.toBe(id);
+    expect(await client.get(key)).toBe(TOMBSTONE);
   });
 
   it('an unknown id, well-formed or not, sends no write for that id and is never adopted', async () => {
@@ -182,7 +215,11 @@ describe('what each request sends', () => {
     );
     const adopted = jar.cookies.get('emt_session') as string;
     expect(adopted).not.toBe(unknown);
-    expect(commands).toEqual([...readOf(prefix + unknown), ['SET', prefix + adopted, '{"n":1}', 'EX', '3600']]);
+    expect(commands.map((args) => args.slice(0, 5))).toEqual([
+      ...readOf(prefix + unknown),
+      scriptCall(prefix + adopted, 'create'),
+      ['SET', prefix + adopted, '{"n":1}', 'PX', ttlNear(3600)],
+    ]);
     // A malformed id never reaches redis at all.
     jar.cookies.set('emt_session', `${prefix}x*`);
     expect(names(await commandsOf(() => exchange(manager, jar)))).toEqual([]);

@@ -32,6 +32,8 @@ export interface Backend {
   /**
    * Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is
    * deleted (cookies: revoked for as long as a copy of its cookie can live). `now`: the manager's clock.
+   * `loaded`: `id` is the id the request's session was loaded with (a store may then refuse to
+   * write it back if it was retired meanwhile).
    */
   write(
     id: string,
@@ -42,6 +44,7 @@ export interface Backend {
     changed: boolean,
     replacedExpiresAt: number,
     now: number,
+    loaded: boolean,
   ): CommitPlan;
   /**
    * Forget the session: delete `id` from the store (cookies: revoke it) when given, and clear the

@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
@@ -12,18 +23,27 @@ import {
   positiveSeconds,
   type ResolvedCommonOptions,
 } from '../options.js';
-import type { SessionStore, StoredSession } from './store.js';
+import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
+import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
 const ORPHAN_TEMP_MS = 60_000;
 /** The names `writeAtomically` gives its temp files: a per-process random half, then a counter. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
+/** How many ids' hashed names are remembered (about 150 bytes each). */
+const REMEMBERED_HASHES = 4096;
+/** A retired id's marker: a hidden name, so no filenameTemplate can produce it. */
+const MARKER_SUFFIX = '.retired';
+const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
+/** A marker is created without following a planted link and without waiting on a planted FIFO. */
+const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * Files store: one JSON file per session, `{"expires": <ms>, "data": {...}}`, written to a temp
  * file in the same folder and renamed over the old one, so a reader (or a crash) never sees half a
- * file. Files are 0600 in a 0700 folder. Expired and corrupt files read as missing and are deleted;
- * a sweep deletes expired files in the background.
+ * file. Files are 0600 in a 0700 folder, which must belong to this user and be closed to others;
+ * a file's name is a keyed hash of its session id (files-folder.ts). Expired and corrupt files read
+ * as missing and are deleted; a sweep deletes expired files in the background.
  *
  * A request's reads and writes are synchronous system calls, on purpose. A session file is a few
  * hundred bytes in the page cache: open, read and close take microseconds in the kernel, while
@@ -39,6 +59,8 @@ export class FilesStore implements SessionStore {
   private readonly before: string;
   private readonly after: string;
   private readonly expireMs: number;
+  private readonly key: Buffer;
+  private readonly hashes = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
 
@@ -48,6 +70,9 @@ export class FilesStore implements SessionStore {
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
+    const allowShared = options.allowSharedDirectory === true;
+    checkFolder(this.directory, allowShared);
+    this.key = folderKey(this.directory, allowShared);
     const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? DEFAULTS.sweepInterval, true);
     if (sweepSeconds > 0) {
       this.sweeper = setInterval(() => void this.sweep(), sweepSeconds * 1000);
@@ -55,20 +80,44 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  /** The path of a session's file. Ids are checked by the caller; this never sees a hostile one. */
+  /** The path of a session's file, named after a keyed hash of its id (files-folder.ts). */
   pathOf(id: string): string {
-    return join(this.directory, this.before + id + this.after);
+    return join(this.directory, this.before + this.hashOf(id) + this.after);
+  }
+
+  /** The path of the marker a retired id leaves (see `retire`). */
+  markerOf(id: string): string {
+    return join(this.directory, `.${this.hashOf(id)}${MARKER_SUFFIX}`);
+  }
+
+  /**
+   * The hashed name of an id, remembered for the ids seen recently: a request reads and writes
+   * its session's file, and an HMAC costs more than the lookup. Bounded: forgotten all at once
+   * when full.
+   */
+  private hashOf(id: string): string {
+    let hash = this.hashes.get(id);
+    if (hash === undefined) {
+      if (this.hashes.size >= REMEMBERED_HASHES) this.hashes.clear();
+      hash = hashedName(this.key, id);
+      this.hashes.set(id, hash);
+    }
+    return hash;
+  }
+
+  /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
+  private exists(path: string, operation: string): boolean {
+    try {
+      return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+    } catch (error) {
+      throw storeError(operation, path, error);
+    }
   }
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
     const path = this.pathOf(id);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return undefined;
-      throw storeError('read', path, error);
-    }
+    const text = readSessionFile(path);
+    if (text === undefined) return undefined;
     const envelope = parseStored(text);
     const expires = envelope?.expires;
     const data = envelope?.data;
@@ -102,13 +151,37 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  touch(id: string, text: string, expiresAt: number): Promise<void> {
-    return this.write(id, text, expiresAt);
+  async update(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    const path = this.pathOf(id);
+    // Written back only while the file is still there: a retired, expired or swept session stays gone.
+    // The check and the rename run in one synchronous step, so no other request of this process
+    // comes between them.
+    if (!this.exists(path, 'write')) return 'refused';
+    try {
+      this.writeAtomically(path, `{"expires":${expiresAt},"data":${text}}\n`);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return 'refused'; // the folder itself is gone, and the session with it
+      throw storeError('write', path, error);
+    }
+    // Another process may have retired the id between the check and the rename: its marker says so.
+    if (this.exists(this.markerOf(id), 'write')) {
+      removeQuietly(path);
+      return 'refused';
+    }
+    return 'stored';
   }
 
-  async delete(id: string): Promise<void> {
+  touch(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    return this.update(id, text, expiresAt);
+  }
+
+  async retire(id: string, _until: number): Promise<void> {
+    const marker = this.markerOf(id);
     const path = this.pathOf(id);
     try {
+      // The marker first, then the file: a writer that checked the file before the unlink finds the
+      // marker after its rename. The sweep removes markers with the expired sessions.
+      closeSync(openSync(marker, RETIRE_FLAGS, 0o600));
       unlinkSync(path);
     } catch (error) {
       if (!isCode(error, 'ENOENT')) throw storeError('delete', path, error);
@@ -143,10 +216,11 @@ export class FilesStore implements SessionStore {
         name.endsWith(this.after) &&
         isSessionId(name.slice(this.before.length, name.length - this.after.length));
       const isTemp = TEMP_NAME.test(name);
-      if (!isSession && !isTemp) continue;
+      if (!isSession && !isTemp && !MARKER_NAME.test(name)) continue;
       const path = join(this.directory, name);
       try {
-        // Every write sets expires to write time + expire, so the file's mtime tells its expiry.
+        // Every write sets expires to write time + expire, so the file's mtime tells its expiry; a
+        // retired id's marker is kept as long as a session written when it was retired could live.
         const { mtimeMs } = await stat(path);
         if (now - mtimeMs > (isTemp ? ORPHAN_TEMP_MS : this.expireMs)) await unlink(path);
       } catch {
@@ -175,6 +249,37 @@ let tempCounter = 0;
 function nextTempName(): string {
   tempCounter = (tempCounter + 1) >>> 0;
   return `.${tempPrefix}${tempCounter.toString(16).padStart(8, '0')}.tmp`;
+}
+
+/**
+ * A session file's text, or undefined when there is none. Something else planted at its name (a
+ * symbolic link, a FIFO, a device, a folder) is no session: it is never followed, never waited on
+ * (a FIFO would block the process), and is removed like a corrupt file (a folder is left alone).
+ */
+function readSessionFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    if (isCode(error, 'ELOOP')) {
+      removeQuietly(path);
+      return undefined;
+    }
+    throw storeError('read', path, error);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
+      if (!stats.isDirectory()) removeQuietly(path);
+      return undefined;
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    throw storeError('read', path, error);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function removeQuietly(path: string): void {

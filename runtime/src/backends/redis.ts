@@ -1,18 +1,17 @@
 import { parseStored } from '../data.js';
 import { SessionConfigError, SessionStoreError } from '../errors.js';
 import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
-import type { SessionStore, StoredSession } from './store.js';
+import { RedisClock } from './redis-clock.js';
+import { READ_SCRIPT, runScript, type ScriptClient, TOMBSTONE, WRITE_SCRIPT } from './redis-scripts.js';
+import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 
 /**
- * The few commands the redis store sends. An ioredis `Redis` or `Cluster` fits as it is; so does
- * any client with the same methods.
+ * The few commands the redis store sends: scripts (EVALSHA, EVAL when redis does not know the script
+ * yet) and TIME. An ioredis `Redis` or `Cluster` fits as it is; so does any client with the same methods.
  */
-export interface RedisClient {
+export interface RedisClient extends ScriptClient {
   readonly status: string;
-  eval(script: string, numberOfKeys: number, key: string): Promise<unknown>;
-  set(key: string, value: string, secondsToken: 'EX', seconds: number): Promise<unknown>;
-  expire(key: string, seconds: number): Promise<number>;
-  del(key: string): Promise<number>;
+  time(): Promise<unknown>;
 }
 
 /**
@@ -21,23 +20,27 @@ export interface RedisClient {
  */
 const LOST = new Set(['reconnecting', 'close', 'end']);
 
-/**
- * A session's value and its remaining time to live, in one command: GET and PTTL sent separately
- * cost the client two commands per request (about 25 µs against 12 µs for this script, measured
- * with ioredis). A false GET (missing key) comes back as nil, so the reply is `[value | null, ttl]`.
- * Redis caches the compiled script by its hash; one key, so it runs on a Cluster too.
- */
-const READ_SCRIPT = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+type Mode = 'create' | 'update' | 'touch' | 'retire';
 
 /**
- * Redis store: `SET prefix+id json EX expire` when the data changed, `EXPIRE` when it did not but
- * its expiry slides, `DEL` on destroy. Every command is bounded by `commandTimeout`; once the client
- * has been connected, or while it is known to be disconnected, a command fails at once instead of
- * waiting in ioredis' offline queue, where a write the user was told had failed could still land later.
+ * Redis store: a session is a key `prefix + id` holding its JSON with a time to live. Each read and
+ * each write is one script round trip (redis-scripts.ts): a new session is stored as it is; a loaded
+ * one is written back (changed) or its expiry slid (unchanged, once `refreshAfter` passed) only if
+ * its key still holds it; logout and regenerate replace the key with a tombstone that those writes
+ * never overwrite, so a request in flight cannot undo them.
+ *
+ * Every command is bounded by `commandTimeout`, and a write also carries that deadline into its
+ * script, converted to redis' clock: a write that redis runs after the request was told it failed
+ * (it sat in a paused server or a slow network) changes nothing. Once the client has been
+ * connected, or while it is known to be disconnected, a command fails at once instead of waiting in
+ * ioredis' offline queue.
  */
 export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  /** How much earlier than the local timeout the script's deadline falls: a reply needs time to come back. */
+  private readonly replyAllowanceMs: number;
+  private readonly clock = new RedisClock();
   private connectedOnce = false;
 
   constructor(
@@ -45,7 +48,7 @@ export class RedisStore implements SessionStore {
     options: RedisOptions,
     _common: ResolvedCommonOptions,
   ) {
-    if (client === null || typeof client !== 'object' || typeof client.eval !== 'function') {
+    if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function') {
       throw new TypeError(
         'SessionManager.redis needs a redis client, for example `new Redis(process.env.REDIS_URL)` from ioredis.',
       );
@@ -58,13 +61,15 @@ export class RedisStore implements SessionStore {
         `commandTimeout must be a positive number of milliseconds, got ${String(options.commandTimeout)}.`,
       );
     }
+    this.replyAllowanceMs = Math.min(100, this.timeoutMs / 10);
   }
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
     const key = this.prefix + id;
-    const reply = await this.run('read', () => this.client.eval(READ_SCRIPT, 1, key));
-    const [text, ttl] = reply as [string | null, number];
-    if (typeof text !== 'string' || ttl === -2) return undefined;
+    const reply = await this.run('read', () => runScript(this.client, READ_SCRIPT, key));
+    const [text, ttl, seconds, microseconds] = reply as [string | null, number, string, string];
+    this.clock.observe(seconds, microseconds);
+    if (typeof text !== 'string' || ttl === -2 || text.startsWith(TOMBSTONE[0] as string)) return undefined;
     const data = parseStored(text);
     if (data === undefined) return undefined;
     // -1: a key without expiry (written by someone else): give it one at the end of this request.
@@ -72,18 +77,55 @@ export class RedisStore implements SessionStore {
   }
 
   async write(id: string, text: string, expiresAt: number): Promise<void> {
-    await this.run('write', () => this.client.set(this.prefix + id, text, 'EX', ttlSeconds(expiresAt)));
+    await this.change('write', 'create', id, expiresAt, text);
   }
 
-  async touch(id: string, _text: string, expiresAt: number): Promise<void> {
-    await this.run('touch', () => this.client.expire(this.prefix + id, ttlSeconds(expiresAt)));
+  update(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    return this.change('write', 'update', id, expiresAt, text);
   }
 
-  async delete(id: string): Promise<void> {
-    await this.run('delete', () => this.client.del(this.prefix + id));
+  touch(id: string, _text: string, expiresAt: number): Promise<WriteOutcome> {
+    return this.change('touch', 'touch', id, expiresAt, '');
   }
 
-  private run<R>(operation: string, command: () => Promise<R>): Promise<R> {
+  async retire(id: string, until: number): Promise<void> {
+    await this.change('delete', 'retire', id, until, '');
+  }
+
+  private async change(
+    operation: string,
+    mode: Mode,
+    id: string,
+    expiresAt: number,
+    text: string,
+  ): Promise<WriteOutcome> {
+    const key = this.prefix + id;
+    const ttl = Math.max(1, Math.ceil(expiresAt - Date.now()));
+    const reply = await this.run(operation, (remainingMs) => {
+      const deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs);
+      if (deadline !== undefined) return runScript(this.client, WRITE_SCRIPT, key, mode, deadline, ttl, text);
+      // No recent reply told redis' time: ask for it (once in a while, on a quiet server).
+      return this.client.time().then((time) => {
+        const [seconds, microseconds] = time as [string, string];
+        this.clock.observe(seconds, microseconds);
+        const known = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs) as number;
+        return runScript(this.client, WRITE_SCRIPT, key, mode, known, ttl, text);
+      });
+    });
+    const [outcome, seconds, microseconds] = reply as [string, string, string];
+    this.clock.observe(seconds, microseconds);
+    if (outcome === 'late') {
+      throw new SessionStoreError(
+        'redis',
+        operation,
+        `Redis ran the command after its ${this.timeoutMs} ms deadline and refused it; the session was not ${past(operation)}.`,
+      );
+    }
+    return outcome === 'refused' ? 'refused' : 'stored';
+  }
+
+  /** Runs `command` within the timeout; `remainingMs` tells the command how much of it is left. */
+  private run<R>(operation: string, command: (remainingMs: () => number) => Promise<R>): Promise<R> {
     const { status } = this.client;
     if (status === 'ready') this.connectedOnce = true;
     else if (this.connectedOnce || LOST.has(status)) {
@@ -95,6 +137,8 @@ export class RedisStore implements SessionStore {
         ),
       );
     }
+    const started = performance.now();
+    const remainingMs = () => this.timeoutMs - (performance.now() - started);
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -105,7 +149,7 @@ export class RedisStore implements SessionStore {
           ),
         );
       }, this.timeoutMs);
-      command().then(
+      command(remainingMs).then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
@@ -125,10 +169,6 @@ export class RedisStore implements SessionStore {
       );
     });
   }
-}
-
-function ttlSeconds(expiresAt: number): number {
-  return Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000));
 }
 
 function past(operation: string): string {

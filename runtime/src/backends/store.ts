@@ -13,15 +13,31 @@ export interface StoredSession {
   stale?: boolean;
 }
 
-/** What the files and redis stores provide: storage by id, nothing about cookies or requests. */
+/**
+ * What a conditional write did: `refused` when the id it was for had been retired (logout,
+ * regenerate), had expired or had been deleted since the request loaded it. Not an error: the
+ * session is gone, and a request that loaded it before then must not bring it back.
+ */
+export type WriteOutcome = 'stored' | 'refused';
+
+/**
+ * What the files and redis stores provide: storage by id, nothing about cookies or requests. Every
+ * method throws SessionStoreError when the store fails or does not answer in time.
+ */
 export interface SessionStore {
-  /** Undefined when missing, expired or corrupt; throws SessionStoreError when the store fails. */
+  /** Undefined when missing, retired, expired or corrupt. */
   read(id: string, now: number): Promise<StoredSession | undefined>;
-  /** Stores data that changed. */
+  /** Stores data under an id that was never stored (a new session), unconditionally. */
   write(id: string, text: string, expiresAt: number): Promise<void>;
-  /** Extends the expiry of data that did not change. */
-  touch(id: string, text: string, expiresAt: number): Promise<void>;
-  delete(id: string): Promise<void>;
+  /** Rewrites the session a request loaded; refused if its id was retired or is gone meanwhile. */
+  update(id: string, text: string, expiresAt: number): Promise<WriteOutcome>;
+  /** Extends the expiry of a session that did not change; refused like `update`. */
+  touch(id: string, text: string, expiresAt: number): Promise<WriteOutcome>;
+  /**
+   * Deletes the session and retires its id until `until` (ms since the epoch): no `update` or
+   * `touch` of a request already in flight can write it back.
+   */
+  retire(id: string, until: number): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -32,6 +48,7 @@ export interface SessionStore {
  */
 export class StoreBackend implements Backend {
   private readonly name: string;
+  private readonly expireMs: number;
 
   constructor(
     readonly kind: 'files' | 'redis',
@@ -40,6 +57,7 @@ export class StoreBackend implements Backend {
     private readonly writer: SetCookieWriter,
   ) {
     this.name = options.cookieName;
+    this.expireMs = options.expire * 1000;
   }
 
   async load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> {
@@ -56,27 +74,42 @@ export class StoreBackend implements Backend {
     _cookies: RequestCookies,
     replacedId: string | undefined,
     changed: boolean,
+    replacedExpiresAt: number,
+    now: number,
+    loaded: boolean,
   ): CommitPlan {
     const { store } = this;
-    const persist =
-      replacedId === undefined
-        ? changed
-          ? () => store.write(id, text, expiresAt)
-          : () => store.touch(id, text, expiresAt)
-        : async () => {
-            // The new id first: if the store fails between the two, the user keeps a session.
-            await store.write(id, text, expiresAt);
-            await store.delete(replacedId);
-          };
-    return { setCookies: [this.writer.set(this.name, id, expiresAt)], persist };
+    let persist: () => Promise<unknown>;
+    if (replacedId !== undefined) {
+      const until = this.retiredUntil(replacedExpiresAt, now);
+      persist = async () => {
+        // The old id is retired first: if the store fails in between, no id is left usable that
+        // the request meant to retire (the user may have to sign in again; the response is a 503).
+        await store.retire(replacedId, until);
+        await store.write(id, text, expiresAt);
+      };
+    } else if (!loaded) persist = () => store.write(id, text, expiresAt);
+    // A session this request loaded: written only if its id is still live (see WriteOutcome).
+    else if (changed) persist = () => store.update(id, text, expiresAt);
+    else persist = () => store.touch(id, text, expiresAt);
+    return { setCookies: [this.writer.set(this.name, id, expiresAt)], persist: persist as () => Promise<void> };
   }
 
-  remove(id: string | undefined, _cookies: RequestCookies, _expiresAt: number): CommitPlan {
+  remove(id: string | undefined, _cookies: RequestCookies, expiresAt: number, now: number): CommitPlan {
     const { store } = this;
+    const until = this.retiredUntil(expiresAt, now);
     return {
       setCookies: [this.writer.clear(this.name)],
-      persist: id === undefined ? undefined : () => store.delete(id),
+      persist: id === undefined ? undefined : () => store.retire(id, until),
     };
+  }
+
+  /**
+   * How long a retired id stays marked: as long as any copy of the session could live, the one this
+   * request loaded (`expiresAt`) or one another request slid meanwhile (now + expire).
+   */
+  private retiredUntil(expiresAt: number, now: number): number {
+    return Math.max(expiresAt, now + this.expireMs);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, startApp } from '../adapters/support/apps.js';
+import { sessionFileOf } from '../support/harness.js';
 
 const SECRET = 'concurrency-fault-test-secret-0123456789ab';
 const CONCURRENT = 200;
@@ -44,7 +45,7 @@ function managerFor(backend: (typeof BACKENDS)[number]): SessionManager {
 async function storedCounter(backend: 'files' | 'redis', id: string): Promise<number> {
   const text =
     backend === 'files'
-      ? JSON.stringify(JSON.parse(readFileSync(join(dir, `emt_${id}.sess`), 'utf8')).data)
+      ? JSON.stringify(JSON.parse(readFileSync(sessionFileOf(dir, id), 'utf8')).data)
       : ((await redis.get(prefix + id)) as string);
   return JSON.parse(text).counter;
 }

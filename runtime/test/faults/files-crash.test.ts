@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesStore } from '../../src/backends/files.js';
 import { SessionManager } from '../../src/manager.js';
 import { resolveCommonOptions } from '../../src/options.js';
+import { sessionFileOf } from '../support/harness.js';
 import { isWholePayload, payloadFor, type WriterPayload } from './fixtures/payload.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/files-writer.ts', import.meta.url));
@@ -93,7 +94,7 @@ function inspect(name: string): string | undefined {
 }
 
 function sharedFileProblems(): string[] {
-  return sharedIds.map((id) => inspect(`emt_${id}.sess`)).filter((problem) => problem !== undefined);
+  return sharedIds.map((id) => inspect(basename(sessionFileOf(dir, id)))).filter((problem) => problem !== undefined);
 }
 
 describe('files backend under SIGKILL', () => {
@@ -135,7 +136,7 @@ describe('files backend under SIGKILL', () => {
 
     const names = readdirSync(dir);
     const sessions = names.filter((name) => /^emt_[A-Za-z0-9_-]{43}\.sess$/.test(name));
-    const others = names.filter((name) => !sessions.includes(name));
+    const others = names.filter((name) => !sessions.includes(name) && name !== '.sessions-key');
     expect(sessions.map(inspect).filter((problem) => problem !== undefined)).toEqual([]);
     expect(sessions.length).toBeGreaterThanOrEqual(SHARED_SESSIONS);
     // Anything else can only be a temp file a kill left between write and rename.
@@ -147,7 +148,7 @@ describe('files backend under SIGKILL', () => {
     await store.close();
     const after = readdirSync(dir);
     expect(after.filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    expect(after.sort()).toEqual(sessions.sort());
+    expect(after.sort()).toEqual([...sessions, '.sessions-key'].sort());
 
     console.info(
       `[faults] files crash: ${kills} SIGKILLs survived, ${writes} writes, ${sessions.length} session files whole, ` +

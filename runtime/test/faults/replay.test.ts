@@ -5,11 +5,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { destroySession, getSessionInfo, regenerateSession } from '../../src/context.js';
+import { TOMBSTONE } from '../../src/backends/redis-scripts.js';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
 // From the package's entry point: the revocation lists are public API.
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { sessionFileOf } from '../support/harness.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
 
 declare module '../../src/types.js' {
@@ -108,22 +110,22 @@ describe('the retired id is deleted from the store', () => {
       const jar = new CookieJar();
       await jar.get(`${app.url}/login`);
       const oldId = app.lastId();
-      const file = join(dir, `emt_${oldId}.sess`);
+      const file = sessionFileOf(dir, oldId);
       expect(existsSync(file)).toBe(true);
       await jar.get(`${app.url}${retire}`);
       expect(existsSync(file)).toBe(false);
     }
   });
 
-  it('redis: the old key is gone after logout and after regenerate', async () => {
+  it('redis: the old key holds only a tombstone after logout and after regenerate', async () => {
     const app = await startApp(SessionManager.redis(redis, { prefix: PREFIX }));
     for (const retire of ['/logout', '/regenerate'] as const) {
       const jar = new CookieJar();
       await jar.get(`${app.url}/login`);
       const oldId = app.lastId();
-      expect(await redis.exists(PREFIX + oldId)).toBe(1);
+      expect(await redis.get(PREFIX + oldId)).toBe('{"user":"alice"}');
       await jar.get(`${app.url}${retire}`);
-      expect(await redis.exists(PREFIX + oldId)).toBe(0);
+      expect(await redis.get(PREFIX + oldId)).toBe(TOMBSTONE);
     }
   });
 });

@@ -1,12 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import type { CommitPlan } from '../../src/backends/backend.js';
+import { FilesStore } from '../../src/backends/files.js';
 import { SessionManager } from '../../src/manager.js';
-import type { CommonOptions, FilesOptions, RedisOptions } from '../../src/options.js';
+import { type CommonOptions, type FilesOptions, type RedisOptions, resolveCommonOptions } from '../../src/options.js';
 import type { SessionState } from '../../src/state.js';
 // The global setup declares the `redisUrl` that `inject` returns.
 import type {} from '../../../test/support/global-setup.js';
@@ -43,6 +44,15 @@ export async function exchange(
   return { state, plan };
 }
 
+/**
+ * Where the files backend keeps a session: the folder's key hashes the id into the file name, so
+ * tests ask the store (a FilesStore on the same folder reads the same key) instead of building it.
+ */
+export function sessionFileOf(directory: string, id: string, filenameTemplate?: string): string {
+  const options: FilesOptions = { directory, sweepInterval: 0, filenameTemplate };
+  return new FilesStore(options, resolveCommonOptions(options)).pathOf(id);
+}
+
 /** A temp folder removed after the test file. */
 export function tempDir(label: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `csm-${label}-`));
@@ -65,8 +75,15 @@ export function uniquePrefix(label: string): string {
 export interface BackendFixture {
   readonly kind: 'cookies' | 'files' | 'redis';
   make(options?: CommonOptions): SessionManager<Data>;
-  /** Ids the store holds (always empty for cookies, which store nothing server-side). */
+  /**
+   * What the store holds, one entry per session (always empty for cookies, which store nothing
+   * server-side): ids for redis, file names for files (which are a hash of the id).
+   */
   storedIds(): Promise<string[]>;
+  /** Whether the store holds a live session for `id`. */
+  holds(id: string): Promise<boolean>;
+  /** Removes a session from the store behind the manager's back, as an expiry or a sweep would. */
+  forget(id: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -75,6 +92,8 @@ export function cookiesFixture(): BackendFixture {
     kind: 'cookies',
     make: (options = {}) => SessionManager.cookies<Data>(SECRET, options),
     storedIds: async () => [],
+    holds: async () => false,
+    forget: async () => {},
     dispose: async () => {},
   };
 }
@@ -92,7 +111,11 @@ export function filesFixture(): BackendFixture {
     storedIds: async () => {
       return readdirSync(dir.path)
         .filter((name) => name.startsWith('emt_') && name.endsWith('.sess'))
-        .map((name) => name.slice(4, -5));
+        .sort();
+    },
+    holds: async (id) => existsSync(sessionFileOf(dir.path, id)),
+    forget: async (id) => {
+      rmSync(sessionFileOf(dir.path, id), { force: true });
     },
     dispose: async () => {
       for (const manager of managers) await manager.close();
@@ -109,7 +132,19 @@ export function redisFixture(label: string): BackendFixture & { client: Redis; p
     client,
     prefix,
     make: (options = {}) => SessionManager.redis<Data>(client, { prefix, ...(options as RedisOptions) }),
-    storedIds: async () => (await client.keys(`${prefix}*`)).map((key) => key.slice(prefix.length)).sort(),
+    // Keys holding a session: a retired id's key holds a tombstone, which is no session.
+    storedIds: async () => {
+      const keys = await client.keys(`${prefix}*`);
+      const values = keys.length === 0 ? [] : await client.mget(...keys);
+      return keys
+        .filter((_, index) => values[index]?.startsWith('{'))
+        .map((key) => key.slice(prefix.length))
+        .sort();
+    },
+    holds: async (id) => (await client.get(prefix + id))?.startsWith('{') === true,
+    forget: async (id) => {
+      await client.del(prefix + id);
+    },
     dispose: async () => {
       const keys = await client.keys(`${prefix}*`);
       if (keys.length > 0) await client.del(...keys);
