@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
 import { type StrictResponse, strictRequest } from '../faults/support/raw-http.js';
@@ -41,6 +41,9 @@ describe.each(CASES)(
     let app: RunningApp;
     let release = gate();
     const errors: unknown[] = [];
+    beforeEach(() => {
+      errors.length = 0; // each test judges only what it caused
+    });
 
     beforeAll(async () => {
       backend = createBackend(kind, inject('redisUrl'));
@@ -99,6 +102,9 @@ describe.each(FRAMEWORKS)('%s: the store fails as the session is committed', (fr
   const apps = new Map<'files' | 'redis', RunningApp>();
   const managers: SessionManager[] = [];
   const errors: unknown[] = [];
+  beforeEach(() => {
+    errors.length = 0; // each test judges only what it caused
+  });
 
   beforeAll(async () => {
     parent = mkdtempSync(join(tmpdir(), 'csm-after-headers-'));

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { sessions as expressSessions } from '../../src/adapters/express.js';
 import { withSessions } from '../../src/adapters/node.js';
 import { destroySession } from '../../src/context.js';
@@ -68,6 +68,9 @@ describe.each(CASES)(
     let backend: TestBackend;
     let app: RunningApp & { port: number };
     const errors: unknown[] = [];
+    beforeEach(() => {
+      errors.length = 0; // each test judges only what it caused
+    });
 
     beforeAll(async () => {
       backend = createBackend(kind, inject('redisUrl'));
