@@ -313,18 +313,25 @@ describe('sweep', () => {
   });
 
   it('runs by itself every sweepInterval seconds, and stops on close', async () => {
-    const manager = filesManager({ sweepInterval: 0.2 });
-    const { state } = await exchange(manager, new CookieJar(), (s) => {
-      s.data.n = 1;
-    });
-    utimesSync(sessionFile(state.id), hoursAgo(2), hoursAgo(2));
-    await vi.waitFor(() => expect(existsSync(sessionFile(state.id))).toBe(false), { timeout: 5000, interval: 50 });
-    await manager.close();
-    const after = await exchange(filesManager({ sweepInterval: 0 }), new CookieJar(), (s) => {
-      s.data.n = 2;
-    });
-    utimesSync(sessionFile(after.state.id), hoursAgo(2), hoursAgo(2));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(existsSync(sessionFile(after.state.id))).toBe(true);
+    // The interval's clock is the test's: time moves when the test says, not while it sleeps.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const manager = filesManager({ sweepInterval: 0.2 });
+      const { state } = await exchange(manager, new CookieJar(), (s) => {
+        s.data.n = 1;
+      });
+      utimesSync(sessionFile(state.id), hoursAgo(2), hoursAgo(2));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(199);
+      expect(existsSync(sessionFile(state.id))).toBe(true);
+      vi.advanceTimersByTime(1);
+      // The sweep's file system work is real: wait for its outcome, not for a time.
+      await vi.waitFor(() => expect(existsSync(sessionFile(state.id))).toBe(false));
+      await manager.close();
+      // Closed: no timer is left to sweep again (or to keep the process alive).
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -41,12 +41,15 @@ export class FilesStore implements SessionStore {
   private readonly expireMs: number;
   private readonly sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  /** The manager's clock: a sweep judges expiry by the same time as a load. */
+  private readonly clock: () => number;
 
   constructor(options: FilesOptions, common: ResolvedCommonOptions) {
     const template = options.filenameTemplate ?? DEFAULTS.filenameTemplate;
     [this.before, this.after] = filenameTemplateParts(template);
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
+    this.clock = common.clock;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
     const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? DEFAULTS.sweepInterval, true);
     if (sweepSeconds > 0) {
@@ -116,7 +119,7 @@ export class FilesStore implements SessionStore {
   }
 
   /** Deletes expired session files and orphaned temp files; one at a time, so requests keep flowing. */
-  sweep(now = Date.now()): Promise<void> {
+  sweep(now = this.clock()): Promise<void> {
     this.sweeping ??= this.sweepOnce(now).finally(() => {
       this.sweeping = undefined;
     });
