@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
-
-const SECRET = 'context-option-test-secret-0123456789abcdef';
+import { SECRET } from '../support/harness.js';
 
 /**
  * `context: false` on every adapter: the framework's own idiom keeps working, and the imported

@@ -8,13 +8,13 @@ import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
 import { RedisRevocationList } from '../../src/revocation.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
+import { SECRET } from '../support/harness.js';
 
 /**
  * One redis-server (append-only file on), and an app per framework on it, plus a cookies-backend app
  * whose revocation list lives in the same redis. Traffic runs through all of them while redis is
  * killed (SIGKILL) and started again.
  */
-const SECRET = 'outage-fault-test-secret-0123456789abcdef';
 /** Shorter than the default (2000 ms) to keep the test short; longer than it, the outage would be dull. */
 const COMMAND_TIMEOUT = 1000;
 const TARGETS = [...FRAMEWORKS, 'cookies+revocation'] as const;

@@ -11,6 +11,7 @@ import { SessionManager } from '../../src/manager.js';
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
+import { SECRET } from '../support/harness.js';
 
 declare module '../../src/types.js' {
   interface SessionData {
@@ -18,7 +19,6 @@ declare module '../../src/types.js' {
   }
 }
 
-const SECRET = 'replay-fault-test-secret-0123456789abcdef';
 const PREFIX = 'faults-replay:';
 const REVOKED_PREFIX = 'faults-replay-revoked:';
 

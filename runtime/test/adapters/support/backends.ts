@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SessionManager } from '../../../src/manager.js';
+import { SECRET } from '../../support/harness.js';
 
 export const BACKENDS = ['cookies', 'files', 'redis'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
 
-export const SECRET = 'adapter-tests-secret-0123456789-abcdefghij';
+export { SECRET };
 
 export interface TestBackend {
   readonly kind: BackendKind;
@@ -68,38 +69,5 @@ export function snapshotFolder(directory: string): string[] {
     });
 }
 
-/**
- * The commands redis receives for keys under a prefix, seen through a MONITOR connection. `settle`
- * sends a marker and waits until MONITOR has seen it, so every earlier command has been seen too.
- */
-export async function monitorRedis(redisUrl: string, prefix: string) {
-  const monitorClient = new Redis(redisUrl);
-  const markerClient = new Redis(redisUrl);
-  const monitor = await monitorClient.monitor();
-  const seen: string[][] = [];
-  const waiting = new Map<string, () => void>();
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    const release = waiting.get(args[1] ?? '');
-    if (release) release();
-    else if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
-  });
-  return {
-    /** The command names seen so far, for example ['EVAL', 'GET', 'PTTL', 'SET']. */
-    commands: () => seen.map((args) => args[0]?.toUpperCase() ?? ''),
-    clear: () => {
-      seen.length = 0;
-    },
-    async settle(): Promise<void> {
-      const marker = `${prefix}marker:${randomUUID()}`;
-      const markerSeen = new Promise<void>((resolve) => waiting.set(marker, resolve));
-      await markerClient.exists(marker);
-      await markerSeen;
-      waiting.delete(marker);
-    },
-    close(): void {
-      monitor.disconnect();
-      monitorClient.disconnect();
-      markerClient.disconnect();
-    },
-  };
-}
+/** The MONITOR watch every redis test shares. */
+export { watchRedis as monitorRedis } from '../../support/redis-monitor.js';
