@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
 import { type StrictResponse, strictRequest } from '../faults/support/raw-http.js';
@@ -46,7 +46,7 @@ describe.each(CASES)(
     });
 
     beforeAll(async () => {
-      backend = createBackend(kind, inject('redisUrl'));
+      backend = createBackend(kind);
       app = await startStreamingApp(framework, backend.manager, {
         onError: (error) => errors.push(error),
         release: () => release.opened,

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import type { SessionError } from '../../src/errors.js';
 import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
@@ -18,7 +18,7 @@ describe.each(CASES)('$framework with the $backend backend', ({ framework, backe
   let errors: unknown[];
 
   beforeAll(() => {
-    backend = createBackend(kind, inject('redisUrl'));
+    backend = createBackend(kind);
   });
   afterAll(async () => {
     await backend?.close();

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import express from 'express';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessions as expressSessions } from '../../src/adapters/express.js';
 import { withSessions } from '../../src/adapters/node.js';
 import { destroySession } from '../../src/context.js';
@@ -73,7 +73,7 @@ describe.each(CASES)(
     });
 
     beforeAll(async () => {
-      backend = createBackend(kind, inject('redisUrl'));
+      backend = createBackend(kind);
       const manager = backend.manager as unknown as import('../../src/manager.js').SessionManager<
         Record<string, unknown>
       >;

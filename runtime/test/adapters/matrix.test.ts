@@ -14,7 +14,7 @@ describe.each(CASES)('$framework with the $backend backend', ({ framework, backe
   let errors: unknown[];
 
   beforeAll(() => {
-    backend = createBackend(kind, redisUrl);
+    backend = createBackend(kind);
   });
   afterAll(async () => {
     await backend?.close();

@@ -79,11 +79,12 @@ export function cookiesFixture(): BackendFixture {
   };
 }
 
-export function filesFixture(): BackendFixture {
+export function filesFixture(): BackendFixture & { directory: string } {
   const dir = tempDir('files');
   const managers: SessionManager<Data>[] = [];
   return {
     kind: 'files',
+    directory: dir.path,
     make: (options = {}) => {
       const manager = SessionManager.files<Data>({ directory: dir.path, ...(options as FilesOptions) });
       managers.push(manager);

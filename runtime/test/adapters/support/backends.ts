@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { SessionManager } from '../../../src/manager.js';
-import { SECRET } from '../../support/harness.js';
+import type { Redis } from 'ioredis';
+import type { SessionManager } from '../../../src/manager.js';
+import type { FilesOptions } from '../../../src/options.js';
+import { cookiesFixture, filesFixture, redisFixture, SECRET } from '../../support/harness.js';
 
 export const BACKENDS = ['cookies', 'files', 'redis'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -22,39 +21,25 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** A manager over a fresh place of its own: a temp folder, a unique redis prefix, or the shared test secret. */
-export function createBackend(kind: BackendKind, redisUrl: string): TestBackend {
+/**
+ * A manager over a fresh place of its own (a temp folder, a unique redis prefix, the test secret),
+ * built by the harness's fixtures: the one way the tests make a manager per backend.
+ */
+export function createBackend(kind: BackendKind): TestBackend {
   switch (kind) {
-    case 'cookies':
-      return { kind, manager: SessionManager.cookies(SECRET), close: async () => {} };
+    case 'cookies': {
+      const fixture = cookiesFixture();
+      return { kind, manager: fixture.make() as SessionManager, close: () => fixture.dispose() };
+    }
     case 'files': {
-      const directory = mkdtempSync(join(tmpdir(), 'csm-adapters-'));
-      const manager = SessionManager.files({ directory, sweepInterval: 0 });
-      return {
-        kind,
-        manager,
-        directory,
-        close: async () => {
-          await manager.close();
-          rmSync(directory, { recursive: true, force: true });
-        },
-      };
+      const fixture = filesFixture();
+      const manager = fixture.make({ sweepInterval: 0 } as FilesOptions) as SessionManager;
+      return { kind, manager, directory: fixture.directory, close: () => fixture.dispose() };
     }
     case 'redis': {
-      const redis = new Redis(redisUrl);
-      const prefix = `csm-adapters:${randomUUID()}:`;
-      const manager = SessionManager.redis(redis, { prefix });
-      return {
-        kind,
-        manager,
-        prefix,
-        redis,
-        close: async () => {
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-          redis.disconnect();
-        },
-      };
+      const fixture = redisFixture('adapters');
+      const { client: redis, prefix } = fixture;
+      return { kind, manager: fixture.make() as SessionManager, prefix, redis, close: () => fixture.dispose() };
     }
   }
 }
