@@ -134,6 +134,3 @@ export function cookiePair(setCookie: string): { name: string; value: string } {
   const eq = pair.indexOf('=');
   return { name: pair.slice(0, eq), value: pair.slice(eq + 1) };
 }
-
-/** Resolves after `ms` of real time. */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
