@@ -96,7 +96,10 @@ describe('redis outage under traffic', () => {
     };
     const workers = TARGETS.flatMap((target) => [worker(target, 0), worker(target, 1)]);
 
-    await sleep(300);
+    // Traffic first: every target has served its kept session before redis dies (a count, not a time).
+    const servedBeforeKill = () =>
+      TARGETS.every((target) => samples.some((s) => s.target === target && s.worker === 0 && s.status === 200));
+    while (!servedBeforeKill()) await sleep(20);
     const stopCalled = performance.now();
     await server.stop({ kill: true });
     const down = performance.now();
