@@ -23,20 +23,23 @@ export function expectSuccess(result: CliResult, step: string): void {
   expect(result.code, `${step} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
 }
 
-export function waitForOutput(child: ChildProcess, text: string): Promise<void> {
+/** Resolves once the output holds `expected`; for a pattern, with its captured groups. */
+export function waitForOutput(child: ChildProcess, expected: string | RegExp): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no ${String(expected)} within 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes(text)) {
+      const match =
+        typeof expected === 'string' ? (output.includes(expected) ? [expected] : null) : expected.exec(output);
+      if (match) {
         clearTimeout(timer);
-        resolve();
+        resolve(match.slice(1));
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${output}`)));
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before ${String(expected)}:\n${output}`)));
   });
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend } from '../../generators/catalogue.js';
 import { CookieJar } from '../support/cookie-jar.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort } from '../support/ports.js';
 import {
   buildRuntimeIfStale,
   childEnv,
