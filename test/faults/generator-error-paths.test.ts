@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, projectWith, RUNTIME_SPEC, runCli, snapshotEntries, tempDir } from '../generator/support.js';
+import { assertBuilt, projectWith, RUNTIME_SPEC, runCli, snapshotEntries, tempDir } from '../generator/support.js';
 
 /**
  * The generator's error paths and the decisions that have no other test: what the user sees, the
  * exit code, and what is (or is not) written. Real processes, real folders, a real npm.
  */
-beforeAll(ensureCliBuilt);
+beforeAll(assertBuilt);
 
 let dirs: Array<{ remove(): void }> = [];
 afterEach(() => {

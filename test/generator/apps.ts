@@ -1,5 +1,4 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type CliResult, collect, ROOT, userEnv } from './support.js';
@@ -67,16 +66,6 @@ export function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
       waiting.shift()?.();
     }
   };
-}
-
-/** Generated apps depend on runtime/ through file:, which serves runtime/dist: build it when older than its sources. */
-export function buildRuntimeIfStale(): void {
-  const built = join(ROOT, 'runtime/dist/index.js');
-  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
-  const sources = readdirSync(join(ROOT, 'runtime/src'), { recursive: true, withFileTypes: true });
-  if (sources.some((entry) => entry.isFile() && statSync(join(entry.parentPath, entry.name)).mtimeMs > builtAt)) {
-    execFileSync('npm', ['run', 'build', '-w', '@session-manager/runtime'], { cwd: ROOT, stdio: 'ignore' });
-  }
 }
 
 /**

@@ -4,8 +4,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
-import { buildRuntimeIfStale, childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
-import { collect, ensureCliBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
+import { childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
+import { collect, assertBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 
 // Every framework x backend pair, as a user gets it: generated, installed from the npm registry
 // (cache first), typechecked, its own test run, then started and visited over HTTP.
@@ -13,8 +13,7 @@ const workspace = tempDir('csm-e2e-');
 const children = new Set<ChildProcess>();
 
 beforeAll(() => {
-  ensureCliBuilt();
-  buildRuntimeIfStale();
+  assertBuilt();
 });
 
 // Removing many installed apps takes a while on a busy machine.
