@@ -60,6 +60,8 @@ export interface Opened<Decoded = unknown> {
 /** Cookies longer than this are not remembered, which bounds the cache to about 3 MB with what callers decoded. */
 const MAX_REMEMBERED_LENGTH = 1024;
 const REMEMBERED_PER_GENERATION = 512;
+/** The most cookies a sealer remembers at once: two generations. */
+export const REMEMBERED_LIMIT = 2 * REMEMBERED_PER_GENERATION;
 
 /**
  * The last characters of a sealed text, which spell its GCM tag: a Map key that differs between any
@@ -87,6 +89,10 @@ class RememberedCookies<Decoded> {
     if (older === undefined || older.sealed !== sealed) return undefined;
     this.add(sealed, older.opened);
     return older.opened;
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
   }
 
   add(sealed: string, opened: Opened<Decoded>): void {
@@ -200,6 +206,11 @@ export class Sealer<Decoded = unknown> {
   private readonly current: SealingKey;
   private readonly byId: Map<string, SealingKey>;
   private readonly remembered = new RememberedCookies<Decoded>();
+
+  /** How many cookies are remembered now; never more than REMEMBERED_LIMIT. */
+  get rememberedCount(): number {
+    return this.remembered.size;
+  }
 
   /** `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request. */
   constructor(secrets: string | readonly string[], cookieName: string) {

@@ -60,15 +60,16 @@ describe('where and how sessions are written', () => {
     const script = `
       const { SessionManager } = await import(${JSON.stringify(managerModule)});
       const manager = SessionManager.files();
+      const before = Date.now();
       const state = await manager.load(undefined);
       state.data.n = 1;
       await manager.commit(state).persist();
       await manager.close();
-      console.log(JSON.stringify({ id: state.id, now: Date.now() }));`;
+      console.log(JSON.stringify({ id: state.id, before, after: Date.now() }));`;
     const { stdout } = await run(process.execPath, ['--import', loader, '--input-type=module', '-e', script], {
       cwd: root.path,
     });
-    const { id, now } = JSON.parse(stdout) as { id: string; now: number };
+    const { id, before, after } = JSON.parse(stdout) as { id: string; before: number; after: number };
     const path = sessionFileOf(join(root.path, 'sessions'), id);
     expect(basename(path)).toMatch(/^emt_[A-Za-z0-9_-]{43}\.sess$/);
     expect(readdirSync(join(root.path, 'sessions')).sort()).toEqual(['.sessions-key', basename(path)].sort());
@@ -76,8 +77,9 @@ describe('where and how sessions are written', () => {
     expect(mode(path)).toBe(0o600);
     const stored = JSON.parse(readFileSync(path, 'utf8'));
     expect(stored.data).toEqual({ n: 1 });
-    expect(now + 3600_000 - stored.expires).toBeGreaterThanOrEqual(0);
-    expect(now + 3600_000 - stored.expires).toBeLessThan(5000);
+    // 3600 s from the moment of the load, which lies between the two readings of the clock: no tolerance.
+    expect(stored.expires).toBeGreaterThanOrEqual(before + 3600_000);
+    expect(stored.expires).toBeLessThanOrEqual(after + 3600_000);
   });
 
   it('directory: created (with its parents) mode 0700; files 0600 inside it', async () => {
@@ -317,19 +319,26 @@ describe('sweep', () => {
   });
 
   it('runs by itself every sweepInterval seconds, and stops on close', async () => {
-    const manager = filesManager({ sweepInterval: 0.2 });
-    const { state } = await exchange(manager, new CookieJar(), (s) => {
-      s.data.n = 1;
-    });
-    utimesSync(sessionFile(state.id), hoursAgo(2), hoursAgo(2));
-    await vi.waitFor(() => expect(existsSync(sessionFile(state.id))).toBe(false), { timeout: 5000, interval: 50 });
-    await manager.close();
-    const after = await exchange(filesManager({ sweepInterval: 0 }), new CookieJar(), (s) => {
-      s.data.n = 2;
-    });
-    utimesSync(sessionFile(after.state.id), hoursAgo(2), hoursAgo(2));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(existsSync(sessionFile(after.state.id))).toBe(true);
+    // The interval's clock is the test's: time moves when the test says, not while it sleeps.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const manager = filesManager({ sweepInterval: 0.2 });
+      const { state } = await exchange(manager, new CookieJar(), (s) => {
+        s.data.n = 1;
+      });
+      utimesSync(sessionFile(state.id), hoursAgo(2), hoursAgo(2));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(199);
+      expect(existsSync(sessionFile(state.id))).toBe(true);
+      vi.advanceTimersByTime(1);
+      // The sweep's file system work is real: wait for its outcome, not for a time.
+      await vi.waitFor(() => expect(existsSync(sessionFile(state.id))).toBe(false));
+      await manager.close();
+      // Closed: no timer is left to sweep again (or to keep the process alive).
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

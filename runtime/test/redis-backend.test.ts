@@ -1,17 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READ_SCRIPT, TOMBSTONE, WRITE_SCRIPT } from '../src/backends/redis-scripts.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import type { RedisOptions } from '../src/options.js';
 import { CookieJar, type Data, exchange, redisUrl, uniquePrefix } from './support/harness.js';
+import { type RedisWatch, watchRedis } from './support/redis-monitor.js';
 
 let client: Redis;
-let monitor: Redis;
+let watch: RedisWatch;
 let prefix: string;
-/** Every command the monitor saw that names one of this file's keys, in order. */
-const seen: string[][] = [];
-let barrier = 0;
 
 beforeAll(async () => {
   client = new Redis(redisUrl());
@@ -20,38 +18,18 @@ beforeAll(async () => {
   const warmUp = redisManager();
   const { jar } = await storedSession(warmUp);
   await exchange(warmUp, jar, (s) => s.destroy());
-  monitor = await new Redis(redisUrl()).monitor();
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
-  });
+  watch = await watchRedis(redisUrl(), prefix);
 });
 
 afterAll(async () => {
   const keys = await client.keys(`${prefix}*`);
   if (keys.length > 0) await client.del(...keys);
   await client.quit();
-  monitor.disconnect();
+  watch.close();
 });
 
-/** The commands on this file's keys that `act` caused (a marker command tells when the monitor caught up). */
-/** Sends a marker command and waits until MONITOR has delivered it: everything before it has arrived. */
-async function monitorBarrier(): Promise<number> {
-  const marker = `${prefix}barrier:${++barrier}`;
-  await client.exists(marker);
-  await vi.waitFor(() => expect(seen.some((args) => args[1] === marker)).toBe(true), { timeout: 5000, interval: 5 });
-  return seen.findIndex((args) => args[1] === marker);
-}
-
-async function commandsOf(act: () => Promise<unknown>): Promise<string[][]> {
-  // MONITOR delivers asynchronously: a barrier first, so commands sent before `act` are not counted.
-  const start = (await monitorBarrier()) + 1;
-  await act();
-  await monitorBarrier();
-  return seen
-    .slice(start)
-    .filter((args) => !args[1]?.startsWith(`${prefix}barrier:`))
-    .map(([command = '', ...rest]) => [command.toUpperCase(), ...rest]);
-}
+/** The commands on this file's keys that `act` caused. */
+const commandsOf = (act: () => Promise<unknown>) => watch.commandsOf(act);
 
 const names = (commands: string[][]) => commands.map(([command]) => command);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SessionManager } from '../src/manager.js';
-import { Sealer } from '../src/seal.js';
+import { REMEMBERED_LIMIT, Sealer } from '../src/seal.js';
 import { CookieJar, type Data, exchange, OTHER_SECRET, SECRET } from './support/harness.js';
 
 /**
@@ -105,7 +105,14 @@ describe('remembered cookies', () => {
   it('stay bounded: thousands of sessions later, the first cookie still opens (by decryption)', () => {
     const sealer = new Sealer(SECRET, 'emt_session');
     const first = sealer.seal('{"n":0}');
-    for (let n = 1; n < 5000; n++) sealer.open(sealer.seal(`{"n":${n}}`));
+    let most = 0;
+    for (let n = 1; n < 5000; n++) {
+      sealer.open(sealer.seal(`{"n":${n}}`));
+      most = Math.max(most, sealer.rememberedCount);
+    }
+    // The bound is reached (so the cache was in use) and never passed.
+    expect(most).toBe(REMEMBERED_LIMIT);
+    expect(sealer.rememberedCount).toBeLessThanOrEqual(REMEMBERED_LIMIT);
     expect(sealer.open(first)?.plaintext).toBe('{"n":0}');
   });
 });

@@ -6,7 +6,7 @@ import {
   BIN,
   type CliResult,
   collect,
-  ensureCliBuilt,
+  assertBuilt,
   projectWith,
   ROOT,
   RUNTIME_SPEC,
@@ -37,7 +37,7 @@ afterEach(() => {
 let unprivilegedBin = BIN;
 const cliCopy = tempDir('csm-gen-cli-');
 beforeAll(async () => {
-  await ensureCliBuilt();
+  assertBuilt();
   if (!isRoot) return;
   chmodSync(cliCopy.path, 0o755);
   for (const part of ['bin', 'dist', 'templates', 'package.json']) {

@@ -4,13 +4,13 @@ import { check } from 'prettier';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND_NAMES } from '../../generators/catalogue.js';
 import { FIXTURES } from './fixtures.js';
-import { ensureCliBuilt, normalize, printTree, ROOT, RUNTIME_SPEC, runCli, readTree, tempDir } from './support.js';
+import { assertBuilt, normalize, printTree, ROOT, RUNTIME_SPEC, runCli, readTree, tempDir } from './support.js';
 
 // Add mode without installing: every file it writes into each fixture app (one per language and
 // module system, runner and framework), for each backend, committed under __snapshots__/add/, with
 // the wiring it prints. The install-and-run matrix is existing-apps.test.ts.
 const workspace = tempDir('csm-add-');
-beforeAll(ensureCliBuilt);
+beforeAll(assertBuilt);
 afterAll(workspace.remove);
 
 let dirs: Array<{ remove(): void }> = [];

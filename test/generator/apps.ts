@@ -1,5 +1,4 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type CliResult, collect, ROOT, userEnv } from './support.js';
@@ -23,20 +22,23 @@ export function expectSuccess(result: CliResult, step: string): void {
   expect(result.code, `${step} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
 }
 
-export function waitForOutput(child: ChildProcess, text: string): Promise<void> {
+/** Resolves once the output holds `expected`; for a pattern, with its captured groups. */
+export function waitForOutput(child: ChildProcess, expected: string | RegExp): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no ${String(expected)} within 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes(text)) {
+      const match =
+        typeof expected === 'string' ? (output.includes(expected) ? [expected] : null) : expected.exec(output);
+      if (match) {
         clearTimeout(timer);
-        resolve();
+        resolve(match.slice(1));
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${output}`)));
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before ${String(expected)}:\n${output}`)));
   });
 }
 
@@ -64,16 +66,6 @@ export function pool(size: number): <T>(task: () => Promise<T>) => Promise<T> {
       waiting.shift()?.();
     }
   };
-}
-
-/** Generated apps depend on runtime/ through file:, which serves runtime/dist: build it when older than its sources. */
-export function buildRuntimeIfStale(): void {
-  const built = join(ROOT, 'runtime/dist/index.js');
-  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
-  const sources = readdirSync(join(ROOT, 'runtime/src'), { recursive: true, withFileTypes: true });
-  if (sources.some((entry) => entry.isFile() && statSync(join(entry.parentPath, entry.name)).mtimeMs > builtAt)) {
-    execFileSync('npm', ['run', 'build', '-w', '@session-manager/runtime'], { cwd: ROOT, stdio: 'ignore' });
-  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, readTree, ROOT, RUNTIME_SPEC, runCli, tempDir } from './support.js';
+import { assertBuilt, readTree, ROOT, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 
 // The command as a user meets it: real processes, real folders, no terminal (stdin is a pipe).
-beforeAll(ensureCliBuilt);
+beforeAll(assertBuilt);
 
 let dirs: Array<{ remove(): void }> = [];
 afterEach(() => {

@@ -4,9 +4,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
-import { freePort } from '../support/redis-server.js';
-import { buildRuntimeIfStale, childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
-import { collect, ensureCliBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
+import { childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
+import { collect, assertBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 
 // Every framework x backend pair, as a user gets it: generated, installed from the npm registry
 // (cache first), typechecked, its own test run, then started and visited over HTTP.
@@ -14,8 +13,7 @@ const workspace = tempDir('csm-e2e-');
 const children = new Set<ChildProcess>();
 
 beforeAll(() => {
-  ensureCliBuilt();
-  buildRuntimeIfStale();
+  assertBuilt();
 });
 
 // Removing many installed apps takes a while on a busy machine.
@@ -68,15 +66,13 @@ describe.concurrent('generated app', () => {
   );
 });
 
-/** `PORT=<port> npm start`, then /counter with cookie jars as browsers would, then a clean stop. */
+/** `PORT=0 npm start` (the app says where it listens), then /counter with cookie jars as browsers would, then a clean stop. */
 async function exerciseServer(dir: string, env: Record<string, string>): Promise<void> {
-  const port = await freePort();
-  const server = spawn('npm', ['start'], { cwd: dir, env: childEnv({ ...env, PORT: String(port) }), detached: true });
+  const server = spawn('npm', ['start'], { cwd: dir, env: childEnv({ ...env, PORT: '0' }), detached: true });
   children.add(server);
   const exited = collect(server);
   try {
-    await waitForOutput(server, `Listening on http://127.0.0.1:${port}/counter`);
-    const url = `http://127.0.0.1:${port}/counter`;
+    const [url = ''] = await waitForOutput(server, /Listening on (http:\/\/127\.0\.0\.1:\d+\/counter)/);
     const browser = new CookieJar();
     for (const count of [1, 2, 3]) {
       expect(await browser.get(url)).toMatchObject({ status: 200, body: `This is your ${count} visit` });

@@ -5,19 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend } from '../../generators/catalogue.js';
 import { CookieJar } from '../support/cookie-jar.js';
-import { freePort } from '../support/redis-server.js';
-import {
-  buildRuntimeIfStale,
-  childEnv,
-  expectSuccess,
-  killGroup,
-  packRuntime,
-  pool,
-  run,
-  waitForOutput,
-} from './apps.js';
+import { freePort } from '../support/ports.js';
+import { childEnv, expectSuccess, killGroup, packRuntime, pool, run, waitForOutput } from './apps.js';
 import { type Fixture, FIXTURES } from './fixtures.js';
-import { collect, ensureCliBuilt, ROOT, runCli, snapshotEntries, tempDir } from './support.js';
+import { collect, assertBuilt, ROOT, runCli, snapshotEntries, tempDir } from './support.js';
 
 // Real apps a user already has (test/fixtures/existing-apps/), each with its own tests: the
 // generator adds sessions to a copy without touching the app's files, the copy is installed
@@ -42,8 +33,7 @@ const children = new Set<ChildProcess>();
 let runtimeSpec: string;
 
 beforeAll(() => {
-  ensureCliBuilt();
-  buildRuntimeIfStale();
+  assertBuilt();
   runtimeSpec = packRuntime(workspace.path);
 });
 

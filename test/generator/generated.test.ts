@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check } from 'prettier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, PAIRS, printTree, readTree, RUNTIME_SPEC, runCli, tempDir } from './support.js';
+import { assertBuilt, PAIRS, printTree, readTree, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 
 // The complete output of every pair, committed under __snapshots__/: a change to a template
 // shows up in review as a change to what users get.
 const workspace = tempDir();
-beforeAll(ensureCliBuilt);
+beforeAll(assertBuilt);
 afterAll(workspace.remove);
 
 describe.each(PAIRS)('$framework + $backend', ({ framework, backend }) => {

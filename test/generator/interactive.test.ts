@@ -3,10 +3,10 @@ import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, type CliResult, collect, ensureCliBuilt, ROOT, readTree, RUNTIME_SPEC, tempDir } from './support.js';
+import { BIN, type CliResult, collect, assertBuilt, ROOT, readTree, RUNTIME_SPEC, tempDir } from './support.js';
 
 // Real pseudo-terminals (util-linux `script`), so inquirer sees a TTY and reads raw keys.
-beforeAll(ensureCliBuilt);
+beforeAll(assertBuilt);
 
 let dirs: Array<{ remove(): void }> = [];
 let children: ChildProcess[] = [];

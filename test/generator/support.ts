@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -6,7 +6,6 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -27,35 +26,26 @@ export interface CliResult {
 }
 
 /**
- * Builds dist/ (the bundle the bin runs) when a source of it is newer, so tests exercise the
- * current code. A lock folder keeps test files that start together from building at once.
+ * Checks that the builds the tests run are current: dist/ (the bundle the bin runs, with the derived
+ * templates) and runtime/dist/ (what generated apps install). The tests never build in the checkout:
+ * `npm test` builds first (its `pretest` script); a test file run alone after a change to a source
+ * needs `npm run build` first, and says so.
  */
-export function ensureCliBuilt(): void {
-  const lock = join(ROOT, 'dist.lock');
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a killed run is older than any build takes.
-      const held = statSync(lock, { throwIfNoEntry: false });
-      if (held !== undefined && Date.now() - held.mtimeMs > 60_000) rmSync(lock, { force: true, recursive: true });
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    }
-  }
-  try {
-    const bundle = join(ROOT, 'dist', 'cli.js');
-    const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-    const sources = [
+export function assertBuilt(): void {
+  const newerThan = (built: string, sources: string[]) => {
+    const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+    return sources.find((file) => statSync(file).mtimeMs > builtAt);
+  };
+  const newer =
+    newerThan(join(ROOT, 'dist', 'cli.js'), [
       join(ROOT, 'plopfile.ts'),
       ...listFiles(join(ROOT, 'generators')),
       ...listFiles(join(ROOT, 'templates')),
-    ];
-    if (sources.some((file) => statSync(file).mtimeMs > builtAt)) {
-      execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'generators', 'build.ts')], { cwd: ROOT });
-    }
-  } finally {
-    rmdirSync(lock);
+    ]) ?? newerThan(join(ROOT, 'runtime', 'dist', 'index.js'), listFiles(join(ROOT, 'runtime', 'src')));
+  if (newer !== undefined) {
+    throw new Error(
+      `${relative(ROOT, newer)} is newer than its build: run \`npm run build\` (npm test does it first).`,
+    );
   }
 }
 

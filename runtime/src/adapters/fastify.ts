@@ -6,7 +6,7 @@ import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { isStream, planCommit } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -34,7 +34,8 @@ const setState = (request: FastifyRequest, state: SessionState<object> | null) =
 
 function answerFailure(reply: FastifyReply, error: unknown): string {
   const { status, body } = failureResponse(error);
-  reply.code(status).header('content-type', 'text/plain; charset=utf-8').removeHeader('content-length');
+  for (const name of BODY_HEADERS) reply.removeHeader(name);
+  reply.code(status).header('content-type', 'text/plain; charset=utf-8');
   return body;
 }
 

@@ -1,11 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitBeforeSend } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -39,8 +39,8 @@ export function sessions<T extends object = SessionData>(
       state = loading instanceof Promise ? await loading : loading;
     } catch (error) {
       onError(error);
-      const { status, body } = failureResponse(error);
-      return c.text(body, status as 500 | 503);
+      replaceWithFailure(c, error);
+      return;
     }
     c.set('session', state.data);
     await runInContext(state as SessionState<object>, next);
@@ -55,11 +55,23 @@ export function sessions<T extends object = SessionData>(
       outgoing?.once('finish', lateChangeCheck(state as SessionState<object>, onError));
     } catch (error) {
       onError(error);
-      const { status, body } = failureResponse(error);
       c.res.body?.cancel().catch(() => {});
-      // Unset first: assigning over a response would carry its headers into the failure answer.
-      c.res = undefined;
-      c.res = c.text(body, status as 500 | 503);
+      replaceWithFailure(c, error);
     }
   };
+}
+
+/**
+ * The 503 (or 500) in place of a response that had not started. Built afresh rather than with
+ * `c.text`, which would take the headers prepared for the replaced body (streamText's
+ * `Transfer-Encoding: chunked`); the replaced response's other headers are kept.
+ */
+function replaceWithFailure(c: Context, error: unknown): void {
+  const { status, body } = failureResponse(error);
+  const headers = new Headers(c.res.headers);
+  for (const name of BODY_HEADERS) headers.delete(name);
+  headers.set('content-type', 'text/plain; charset=utf-8');
+  // Unset first: assigning over a response would copy its headers back into the failure answer.
+  c.res = undefined;
+  c.res = new Response(body, { status, headers });
 }

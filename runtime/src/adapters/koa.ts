@@ -4,7 +4,7 @@ import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
 import { commitBeforeSend, isStream } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
 
@@ -31,6 +31,7 @@ export function sessions<T extends object = SessionData>(
     onError(error);
     const { status, body } = failureResponse(error);
     if (isStream(ctx.body)) (ctx.body as { destroy?: () => void }).destroy?.();
+    for (const name of BODY_HEADERS) ctx.remove(name);
     ctx.status = status;
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = body;

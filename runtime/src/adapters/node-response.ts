@@ -3,12 +3,13 @@ import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import { lateChangeCheck } from './late-changes.js';
-import { failureResponse } from './respond.js';
+import { BODY_HEADERS, failureResponse } from './respond.js';
 
 /** Answers a request the session layer could not serve (503 for a store outage), reporting the error. */
 export function sendFailure(res: ServerResponse, error: unknown, onError: (error: unknown) => void): void {
   onError(error);
   const { status, body } = failureResponse(error);
+  for (const name of BODY_HEADERS) res.removeHeader(name);
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body);
 }
 
@@ -19,6 +20,8 @@ interface PendingCommit {
   readonly onError: (error: unknown) => void;
   /** Decided as the headers went out (writeHead); undefined until then. */
   plan: CommitPlan | undefined;
+  /** The store write, started when the plan was decided; it reports its own failure to onError. */
+  persisting: Promise<void> | undefined;
   checkLateChanges: (() => void) | undefined;
   readonly previous: PendingCommit | undefined;
 }
@@ -34,10 +37,15 @@ const NO_COOKIES: CommitPlan = Object.freeze({ setCookies: [], persist: undefine
  * - `res.end` with headers not yet sent: the store write is awaited first, then the cookies are set
  *   and the response ends, so the browser never holds a cookie for data that was not stored, and a
  *   store failure becomes a 503 instead of a false success.
- * - Headers sent earlier (`res.writeHead`, a streamed body): the cookies are set as the headers go
- *   out; the store write is awaited before the response ends, and if it fails the connection is
- *   destroyed, so the client sees a failure. A change made after the headers went out cannot be
- *   saved: it is reported to `onError` when the response ends.
+ * - Headers sent earlier (`res.writeHead`, a first `res.write`): the session is committed then. Its
+ *   cookies join the headers and the store write starts; the response is corked, so neither the
+ *   headers nor any chunk reach the client before that write is done. If it fails, the connection
+ *   is aborted: no cookie ever refers to a session that was not stored. A handler that fails after
+ *   this point cannot take the cookie back, so what it changed before is kept (as with the cookies
+ *   backend, where the change rides in the cookie). A change made after the headers went out cannot
+ *   be saved: it is reported to `onError` when the response ends.
+ * - A handler's own Set-Cookie (`res.writeHead(status, { 'Set-Cookie': ... })`, or a raw header
+ *   array) goes out beside the session's, never in place of it.
  * - A 5xx response keeps no session change.
  * - A session that cannot be committed (an unstorable value, too large for the cookies) makes the
  *   response a 500 and reaches `onError`: the client is never told a change was kept when it was not.
@@ -60,6 +68,7 @@ export function commitWithResponse<T extends object>(
     state: state as SessionState<object>,
     onError,
     plan: undefined,
+    persisting: undefined,
     checkLateChanges: undefined,
     previous: response[PENDING],
   };
@@ -75,13 +84,31 @@ function setCookies(res: ServerResponse, cookies: readonly string[]): void {
   for (const cookie of cookies) res.appendHeader('Set-Cookie', cookie);
 }
 
-/** The headers are going out: decide every pending commit now and add its cookies. */
+/** Starts a plan's store write; a failure is reported once, here, and still rejects. */
+function startPersist(pending: PendingCommit, plan: CommitPlan): Promise<void> | undefined {
+  if (plan.persist === undefined) return undefined;
+  const { onError } = pending;
+  pending.persisting = plan.persist().catch((error: unknown) => {
+    onError(error);
+    throw error;
+  });
+  return pending.persisting;
+}
+
+/** The headers are going out: decide every pending commit now, add its cookies, start its writes. */
 function beforeHeaders(res: Response, args: unknown[]): void {
+  let writes: Promise<void>[] | undefined;
   for (let pending = res[PENDING]; pending !== undefined; pending = pending.previous) {
     if (pending.plan !== undefined) continue;
     try {
-      setCookies(res, decide(pending, typeof args[0] === 'number' ? args[0] : res.statusCode).setCookies);
+      const plan = decide(pending, typeof args[0] === 'number' ? args[0] : res.statusCode);
+      setCookies(res, plan.setCookies);
       pending.checkLateChanges = lateChangeCheck(pending.state, pending.onError);
+      const writing = startPersist(pending, plan);
+      if (writing !== undefined) {
+        writes ??= [];
+        writes.push(writing);
+      }
     } catch (error) {
       // An unstorable or too large session, found as the handler sends its headers: the change is
       // lost, so the response must not claim success. It goes out as a 500 with the handler's body.
@@ -91,6 +118,51 @@ function beforeHeaders(res: Response, args: unknown[]): void {
       args[0] = 500;
       if (typeof args[1] === 'string') args.splice(1, 1);
     }
+  }
+  if (writes !== undefined) holdUntilStored(res, writes);
+}
+
+/**
+ * Keeps the headers (and any chunk written meanwhile) from the client until the store writes their
+ * cookies refer to are done; aborts the connection if one fails. Corking holds the bytes in the
+ * socket (or in the response, before it has a socket); destroying it drops them unsent.
+ */
+function holdUntilStored(res: ServerResponse, writes: Promise<void>[]): void {
+  res.cork();
+  (writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes)).then(
+    () => res.uncork(),
+    (error: unknown) => res.destroy(error instanceof Error ? error : undefined),
+  );
+}
+
+const isSetCookie = (name: unknown) => typeof name === 'string' && name.toLowerCase() === 'set-cookie';
+
+/**
+ * `writeHead(status, [message,] headers)` with a Set-Cookie: node would set it over the session's
+ * cookie. Apply it first, as node would (an object replaces, a raw array removes then appends), and
+ * pass the other headers on, so the session's cookies are added beside it.
+ */
+function liftSetCookies(res: ServerResponse, args: unknown[]): void {
+  const at = typeof args[1] === 'string' ? 2 : 1;
+  const headers = args[at];
+  if (Array.isArray(headers)) {
+    if (headers.length % 2 !== 0 || !headers.some((name, i) => i % 2 === 0 && isSetCookie(name))) return;
+    const rest: unknown[] = [];
+    res.removeHeader('set-cookie');
+    for (let i = 0; i < headers.length; i += 2) {
+      if (isSetCookie(headers[i])) res.appendHeader('set-cookie', headers[i + 1] as string | string[]);
+      else rest.push(headers[i], headers[i + 1]);
+    }
+    args[at] = rest;
+  } else if (typeof headers === 'object' && headers !== null) {
+    let rest: Record<string, unknown> | undefined;
+    for (const name of Object.keys(headers)) {
+      if (!isSetCookie(name)) continue;
+      rest ??= { ...headers };
+      res.setHeader('set-cookie', rest[name] as string | string[]);
+      delete rest[name];
+    }
+    if (rest !== undefined) args[at] = rest;
   }
 }
 
@@ -103,8 +175,8 @@ function endWithCommits(res: Response, first: PendingCommit, end: () => void, or
     }
     const { status, body } = failureResponse(error);
     res.statusCode = status;
+    for (const name of BODY_HEADERS) res.removeHeader(name);
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.removeHeader('Content-Length');
     originalEnd.call(res, body);
   };
   let cookies: string[] | undefined;
@@ -124,15 +196,10 @@ function endWithCommits(res: Response, first: PendingCommit, end: () => void, or
       cookies ??= [];
       cookies.push(...plan.setCookies);
     }
-    if (plan.persist !== undefined) {
-      const { onError } = pending;
+    const writing = headersOut ? pending.persisting : startPersist(pending, plan);
+    if (writing !== undefined) {
       writes ??= [];
-      writes.push(
-        plan.persist().catch((error: unknown) => {
-          onError(error);
-          throw error;
-        }),
-      );
+      writes.push(writing);
     }
   }
   if (writes === undefined) {
@@ -159,7 +226,10 @@ function installOnce(): void {
   const originalEnd = proto.end as unknown as EndFunction;
 
   proto.writeHead = function writeHead(this: Response, ...args: unknown[]) {
-    if (this[PENDING] !== undefined && !this.headersSent) beforeHeaders(this, args);
+    if (this[PENDING] !== undefined && !this.headersSent) {
+      liftSetCookies(this, args);
+      beforeHeaders(this, args);
+    }
     return originalWriteHead.apply(this, args);
   } as ServerResponse['writeHead'];
 

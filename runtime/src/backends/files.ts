@@ -63,12 +63,15 @@ export class FilesStore implements SessionStore {
   private readonly hashes = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  /** The manager's clock: a sweep judges expiry by the same time as a load. */
+  private readonly clock: () => number;
 
   constructor(options: FilesOptions, common: ResolvedCommonOptions) {
     const template = options.filenameTemplate ?? DEFAULTS.filenameTemplate;
     [this.before, this.after] = filenameTemplateParts(template);
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
+    this.clock = common.clock;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
     const allowShared = options.allowSharedDirectory === true;
     checkFolder(this.directory, allowShared);
@@ -189,7 +192,7 @@ export class FilesStore implements SessionStore {
   }
 
   /** Deletes expired session files and orphaned temp files; one at a time, so requests keep flowing. */
-  sweep(now = Date.now()): Promise<void> {
+  sweep(now = this.clock()): Promise<void> {
     this.sweeping ??= this.sweepOnce(now).finally(() => {
       this.sweeping = undefined;
     });

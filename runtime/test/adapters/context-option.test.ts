@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
-
-const SECRET = 'context-option-test-secret-0123456789abcdef';
+import { SECRET } from '../support/harness.js';
 
 /**
  * `context: false` on every adapter: the framework's own idiom keeps working, and the imported
@@ -11,16 +10,19 @@ const SECRET = 'context-option-test-secret-0123456789abcdef';
  */
 describe.each(FRAMEWORKS)('%s adapter', (framework) => {
   const manager = SessionManager.cookies(SECRET);
-  const errors: unknown[] = [];
+  let errors: unknown[];
   let withContext: RunningApp;
   let withoutContext: RunningApp;
 
-  beforeAll(async () => {
-    const onError = (error: unknown) => errors.push(error);
+  // Apps of each test's own, so what one test reports never reaches another.
+  beforeEach(async () => {
+    const seen: unknown[] = [];
+    errors = seen;
+    const onError = (error: unknown) => seen.push(error);
     withContext = await startApp(framework, manager, { onError });
     withoutContext = await startApp(framework, manager, { onError, context: false });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await withContext?.close();
     await withoutContext?.close();
   });

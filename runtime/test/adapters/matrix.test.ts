@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
@@ -12,15 +12,22 @@ describe.each(CASES)('$framework with the $backend backend', ({ framework, backe
   const redisUrl = inject('redisUrl');
   let backend: TestBackend;
   let app: RunningApp;
-  const errors: unknown[] = [];
+  /** This test's errors only: each test gets its own app, so nothing one reports reaches another. */
+  let errors: unknown[];
 
-  beforeAll(async () => {
-    backend = createBackend(kind, redisUrl);
-    app = await startApp(framework, backend.manager, { onError: (error) => errors.push(error) });
+  beforeAll(() => {
+    backend = createBackend(kind);
   });
   afterAll(async () => {
-    await app?.close();
     await backend?.close();
+  });
+  beforeEach(async () => {
+    const seen: unknown[] = [];
+    errors = seen;
+    app = await startApp(framework, backend.manager, { onError: (error) => seen.push(error) });
+  });
+  afterEach(async () => {
+    await app?.close();
   });
 
   it('counts visits per cookie jar: 1, 2, 3, and 1 again for a new visitor', async () => {

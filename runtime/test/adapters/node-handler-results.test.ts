@@ -4,13 +4,13 @@ import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { SessionManager } from '../../src/index.js';
 import type { Session } from '../../src/types.js';
 import { type RunningServer, startNodeApp } from '../faults/support/server.js';
+import { SECRET } from '../support/harness.js';
 
 /**
  * withSessions answers a handler's result without waiting when the handler is synchronous, and
  * awaits it only when it is a promise or another thenable. Each way of returning and of failing
  * must still commit, or keep no change, exactly as an async handler does.
  */
-const SECRET = 'node-handler-results-secret-0123456789abcdef';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, session: Session) => unknown;
 const count = (session: Session) => {

@@ -8,9 +8,8 @@ import { inject } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, startApp } from '../adapters/support/apps.js';
-import { sessionFileOf } from '../support/harness.js';
+import { SECRET, sessionFileOf } from '../support/harness.js';
 
-const SECRET = 'concurrency-fault-test-secret-0123456789ab';
 const CONCURRENT = 200;
 const BACKENDS = ['cookies', 'files', 'redis'] as const;
 

@@ -5,6 +5,7 @@ import { SessionManager } from '../../src/manager.js';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { FRAMEWORKS, startApp } from '../adapters/support/apps.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
+import { SECRET } from '../support/harness.js';
 
 declare module '../../src/types.js' {
   interface SessionData {
@@ -12,7 +13,6 @@ declare module '../../src/types.js' {
   }
 }
 
-const SECRET = 'cookie-size-fault-test-secret-0123456789';
 const NAME = 'emt_session';
 /** Sizes of incompressible session data giving one, two and three cookies, and one too many. */
 const ONE = 2000;

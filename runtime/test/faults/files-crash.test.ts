@@ -107,15 +107,17 @@ describe('files backend under SIGKILL', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const writers = [startWriter(`a${round}`), startWriter(`b${round}`)];
       await Promise.all(writers.map((writer) => writer.ready));
-      // Read the shared files while both processes write them: a reader never sees half a file.
-      const until = Date.now() + 40;
-      while (Date.now() < until) {
+      // Read the shared files while both processes write them (a reader never sees half a file),
+      // until each has written a few times: a count of its writes, not a time, however slow the machine.
+      const writing = () => writers.every((writer) => writer.output().split('.').length - 1 >= 2);
+      do {
         problems.push(...sharedFileProblems());
         readsDuringWrites += SHARED_SESSIONS;
         await sleep(2);
-      }
+      } while (!writing());
       await Promise.all(
         writers.map(async (writer) => {
+          // A kill at a random point of a write: the randomness is the fault being injected, nothing waits on it.
           await sleep(Math.random() * 120);
           writer.child.kill('SIGKILL');
           if ((await writer.exited) === 'SIGKILL') kills++;

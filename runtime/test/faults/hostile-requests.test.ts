@@ -11,6 +11,7 @@ import { isSessionId } from '../../src/ids.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { type RawResponse, rawGet } from './support/raw-http.js';
+import { SECRET } from '../support/harness.js';
 
 /**
  * Hostile Cookie headers against every framework adapter and every backend, over raw sockets so that
@@ -18,7 +19,6 @@ import { type RawResponse, rawGet } from './support/raw-http.js';
  * never a 5xx, never an error report, never a stack trace, never someone else's session.
  */
 const NAME = 'emt_session';
-const SECRET = 'hostile-fault-test-secret-0123456789abcdef';
 const RUNS_PER_APP = 40;
 const BACKENDS = ['cookies', 'files', 'redis'] as const;
 type Backend = (typeof BACKENDS)[number];

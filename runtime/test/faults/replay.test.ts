@@ -13,6 +13,7 @@ import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { sessionFileOf } from '../support/harness.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
+import { SECRET } from '../support/harness.js';
 
 declare module '../../src/types.js' {
   interface SessionData {
@@ -20,7 +21,6 @@ declare module '../../src/types.js' {
   }
 }
 
-const SECRET = 'replay-fault-test-secret-0123456789abcdef';
 const PREFIX = 'faults-replay:';
 const REVOKED_PREFIX = 'faults-replay-revoked:';
 

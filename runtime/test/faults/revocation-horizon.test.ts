@@ -5,6 +5,7 @@ import { destroySession, getSessionInfo } from '../../src/context.js';
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
 import { SessionManager } from '../../src/manager.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
+import { SECRET } from '../support/harness.js';
 
 /**
  * The revocation-horizon attack on the cookies backend: the attacker's copy of a session cookie is
@@ -19,7 +20,6 @@ declare module '../../src/types.js' {
   }
 }
 
-const SECRET = 'revocation-horizon-test-secret-0123456789';
 const REVOKED_PREFIX = 'faults-horizon-revoked:';
 
 let redis: Redis;

@@ -98,11 +98,12 @@ export function cookiesFixture(): BackendFixture {
   };
 }
 
-export function filesFixture(): BackendFixture {
+export function filesFixture(): BackendFixture & { directory: string } {
   const dir = tempDir('files');
   const managers: SessionManager<Data>[] = [];
   return {
     kind: 'files',
+    directory: dir.path,
     make: (options = {}) => {
       const manager = SessionManager.files<Data>({ directory: dir.path, ...(options as FilesOptions) });
       managers.push(manager);
@@ -168,6 +169,3 @@ export function cookiePair(setCookie: string): { name: string; value: string } {
   const eq = pair.indexOf('=');
   return { name: pair.slice(0, eq), value: pair.slice(eq + 1) };
 }
-
-/** Resolves after `ms` of real time. */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { SessionManager } from '../../../src/manager.js';
+import type { Redis } from 'ioredis';
+import type { SessionManager } from '../../../src/manager.js';
+import type { FilesOptions } from '../../../src/options.js';
+import { cookiesFixture, filesFixture, redisFixture, SECRET } from '../../support/harness.js';
 
 export const BACKENDS = ['cookies', 'files', 'redis'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
 
-export const SECRET = 'adapter-tests-secret-0123456789-abcdefghij';
+export { SECRET };
 
 export interface TestBackend {
   readonly kind: BackendKind;
@@ -21,39 +21,25 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** A manager over a fresh place of its own: a temp folder, a unique redis prefix, or the shared test secret. */
-export function createBackend(kind: BackendKind, redisUrl: string): TestBackend {
+/**
+ * A manager over a fresh place of its own (a temp folder, a unique redis prefix, the test secret),
+ * built by the harness's fixtures: the one way the tests make a manager per backend.
+ */
+export function createBackend(kind: BackendKind): TestBackend {
   switch (kind) {
-    case 'cookies':
-      return { kind, manager: SessionManager.cookies(SECRET), close: async () => {} };
+    case 'cookies': {
+      const fixture = cookiesFixture();
+      return { kind, manager: fixture.make() as SessionManager, close: () => fixture.dispose() };
+    }
     case 'files': {
-      const directory = mkdtempSync(join(tmpdir(), 'csm-adapters-'));
-      const manager = SessionManager.files({ directory, sweepInterval: 0 });
-      return {
-        kind,
-        manager,
-        directory,
-        close: async () => {
-          await manager.close();
-          rmSync(directory, { recursive: true, force: true });
-        },
-      };
+      const fixture = filesFixture();
+      const manager = fixture.make({ sweepInterval: 0 } as FilesOptions) as SessionManager;
+      return { kind, manager, directory: fixture.directory, close: () => fixture.dispose() };
     }
     case 'redis': {
-      const redis = new Redis(redisUrl);
-      const prefix = `csm-adapters:${randomUUID()}:`;
-      const manager = SessionManager.redis(redis, { prefix });
-      return {
-        kind,
-        manager,
-        prefix,
-        redis,
-        close: async () => {
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-          redis.disconnect();
-        },
-      };
+      const fixture = redisFixture('adapters');
+      const { client: redis, prefix } = fixture;
+      return { kind, manager: fixture.make() as SessionManager, prefix, redis, close: () => fixture.dispose() };
     }
   }
 }
@@ -68,38 +54,5 @@ export function snapshotFolder(directory: string): string[] {
     });
 }
 
-/**
- * The commands redis receives for keys under a prefix, seen through a MONITOR connection. `settle`
- * sends a marker and waits until MONITOR has seen it, so every earlier command has been seen too.
- */
-export async function monitorRedis(redisUrl: string, prefix: string) {
-  const monitorClient = new Redis(redisUrl);
-  const markerClient = new Redis(redisUrl);
-  const monitor = await monitorClient.monitor();
-  const seen: string[][] = [];
-  const waiting = new Map<string, () => void>();
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    const release = waiting.get(args[1] ?? '');
-    if (release) release();
-    else if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
-  });
-  return {
-    /** The command names seen so far, for example ['EVAL', 'GET', 'PTTL', 'SET']. */
-    commands: () => seen.map((args) => args[0]?.toUpperCase() ?? ''),
-    clear: () => {
-      seen.length = 0;
-    },
-    async settle(): Promise<void> {
-      const marker = `${prefix}marker:${randomUUID()}`;
-      const markerSeen = new Promise<void>((resolve) => waiting.set(marker, resolve));
-      await markerClient.exists(marker);
-      await markerSeen;
-      waiting.delete(marker);
-    },
-    close(): void {
-      monitor.disconnect();
-      monitorClient.disconnect();
-      markerClient.disconnect();
-    },
-  };
-}
+/** The MONITOR watch every redis test shares. */
+export { watchRedis as monitorRedis } from '../../support/redis-monitor.js';

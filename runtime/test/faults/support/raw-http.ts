@@ -60,3 +60,111 @@ function dechunk(body: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** A response read byte for byte, with what a strict HTTP/1.1 client would make of it. */
+export interface StrictResponse {
+  /** Every byte the server sent before it closed the connection. */
+  readonly raw: Buffer;
+  /** How many status lines the bytes hold: a second set of headers after a first is never valid. */
+  readonly statusLines: number;
+  readonly status: number;
+  readonly headers: Array<[string, string]>;
+  /** The body as framed by the headers (de-chunked), as far as it arrived. */
+  readonly body: string;
+  /** Both Transfer-Encoding and Content-Length: an invalid response (RFC 9112 6.3: a client must reject it). */
+  readonly conflictingFraming: boolean;
+  /** The body arrived whole, as its framing says (the last chunk, or Content-Length bytes). */
+  readonly complete: boolean;
+  /** The server reset or closed the connection before the response was complete. */
+  readonly aborted: boolean;
+  header(name: string): string[];
+}
+
+/**
+ * Sends a request over a plain socket and reads until the server closes it. `onData` sees the text
+ * received so far, so a test can let the server go on once a first chunk has arrived.
+ */
+export function strictRequest(
+  port: number,
+  request: { method?: string; path: string; cookie?: string },
+  onData?: (received: string) => void,
+): Promise<StrictResponse> {
+  const lines = [`${request.method ?? 'GET'} ${request.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+  if (request.cookie !== undefined) lines.push(`Cookie: ${request.cookie}`);
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let reset = false;
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no end of response within 10 s for ${request.path}`)));
+    socket.on('data', (chunk) => {
+      received.push(chunk);
+      onData?.(Buffer.concat(received).toString('latin1'));
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET') reset = true;
+      else reject(error);
+    });
+    socket.on('close', () => resolve(parseStrict(Buffer.concat(received), reset)));
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
+function parseStrict(raw: Buffer, reset: boolean): StrictResponse {
+  const text = raw.toString('latin1');
+  const statusLines = text.match(/(^|\r\n)HTTP\/1\.[01] \d{3}/g)?.length ?? 0;
+  const split = raw.indexOf('\r\n\r\n');
+  const head = split === -1 ? '' : raw.subarray(0, split).toString('latin1');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = lines
+    .filter((line) => line.includes(':'))
+    .map((line): [string, string] => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+    });
+  const header = (name: string) => headers.filter(([key]) => key === name).map(([, value]) => value);
+  const chunked = header('transfer-encoding').some((value) => /chunked/i.test(value));
+  const length = header('content-length');
+  const rest = split === -1 ? Buffer.alloc(0) : raw.subarray(split + 4);
+  let body: Buffer = rest;
+  let complete = false;
+  if (split !== -1 && chunked) {
+    const read = readChunks(rest);
+    body = read.body;
+    complete = read.complete;
+  } else if (split !== -1 && length.length > 0) {
+    const expected = Number(length[0]);
+    body = rest.subarray(0, expected);
+    complete = rest.length >= expected;
+  } else if (split !== -1) {
+    complete = !reset; // framed by the close itself
+  }
+  return {
+    raw,
+    statusLines,
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    body: body.toString('utf8'),
+    conflictingFraming: chunked && length.length > 0,
+    complete,
+    aborted: reset || !complete,
+    header,
+  };
+}
+
+function readChunks(rest: Buffer): { body: Buffer; complete: boolean } {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n', offset);
+    if (lineEnd === -1) return { body: Buffer.concat(parts), complete: false };
+    const size = Number.parseInt(rest.subarray(offset, lineEnd).toString('latin1'), 16);
+    if (Number.isNaN(size)) return { body: Buffer.concat(parts), complete: false };
+    if (size === 0) return { body: Buffer.concat(parts), complete: rest.indexOf('\r\n', lineEnd + 2) !== -1 };
+    if (rest.length < lineEnd + 2 + size + 2) {
+      parts.push(rest.subarray(lineEnd + 2, Math.min(rest.length, lineEnd + 2 + size)));
+      return { body: Buffer.concat(parts), complete: false };
+    }
+    parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
+    offset = lineEnd + 2 + size + 2;
+  }
+}
