@@ -30,15 +30,28 @@ describe('types', () => {
     expect(result.code).toBe(0);
   }, 60_000);
 
+  it("type them the same for an app on express 4, fastify 4 and koa 2, with those majors' own types", async () => {
+    // Through the built package, with `express`, `fastify` and `koa` mapped to the older majors.
+    const result = await tsc('tsconfig.older-majors.json');
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  }, 60_000);
+
   it('export every adapter as a subpath, built from a source file, with types', () => {
     const pkg = JSON.parse(readFileSync(`${RUNTIME}package.json`, 'utf8')) as {
-      exports: Record<string, { types: string; default: string }>;
+      exports: Record<string, unknown>;
+      typesVersions: Record<string, Record<string, string[]>>;
     };
     const adapters = ['node', 'express', 'fastify', 'koa', 'hono'];
     expect(Object.keys(pkg.exports)).toEqual(['.', ...adapters.map((name) => `./${name}`)]);
     for (const name of adapters) {
-      const entry = pkg.exports[`./${name}`];
-      expect(entry).toEqual({ types: `./dist/adapters/${name}.d.ts`, default: `./dist/adapters/${name}.js` });
+      // `import` gets the ES module build, `require` the CommonJS one, each with its declarations.
+      expect(pkg.exports[`./${name}`]).toEqual({
+        import: { types: `./dist/adapters/${name}.d.ts`, default: `./dist/adapters/${name}.js` },
+        require: { types: `./dist/cjs/adapters/${name}.d.ts`, default: `./dist/cjs/adapters/${name}.js` },
+      });
+      // TypeScript's older `node` resolution ignores exports: typesVersions finds the subpath's types.
+      expect(pkg.typesVersions['*']?.[name]).toEqual([`./dist/cjs/adapters/${name}.d.ts`]);
       expect(existsSync(`${RUNTIME}src/adapters/${name}.ts`)).toBe(true);
     }
   });
