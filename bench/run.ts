@@ -8,6 +8,7 @@ import { CONTENDERS, type Contender, selectContenders } from './contenders.js';
 import { benchGenerator } from './generator-bench.js';
 import { type LoadSettings, measure, primeSessions, visitsNow } from './load.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { cookieSizes, filesSweepStall } from './probes.js';
 import { summarizeProfile } from './profile-summary.js';
 import {
   renderContenders,
@@ -15,6 +16,7 @@ import {
   renderGenerator,
   renderLegend,
   renderPeers,
+  renderProbes,
   renderSoak,
   renderTargets,
   writeJson,
@@ -332,8 +334,9 @@ async function soakContender(contender: Contender, sessions: number): Promise<So
 }
 
 /**
- * The cases every contender runs: each number of sessions; then, for the files contenders on
- * express (and their bare base), the largest number of sessions in a folder of `folderFiles` files.
+ * The cases every contender runs: each number of sessions; then, for this project's files
+ * contender on express (and its bare base), the largest number of sessions in a folder of
+ * `folderFiles` files.
  */
 function casesToRun(): { of: Case; contenders: Contender[] }[] {
   const cases: { of: Case; contenders: Contender[] }[] = options.sessions.map((sessions) => ({
@@ -341,7 +344,9 @@ function casesToRun(): { of: Case; contenders: Contender[] }[] {
     contenders,
   }));
   const largest = options.sessions[options.sessions.length - 1] ?? 1;
-  const folderIds = ['express/bare', 'express/files', 'express/express-session-files'];
+  // Not session-file-store: making its tens of thousands of sessions one request at a time takes
+  // many minutes, longer than the rest of the run.
+  const folderIds = ['express/bare', 'express/files'];
   const inFolder = contenders.filter((contender) => folderIds.includes(contender.id));
   if (options.folderFiles > largest && inFolder.some((contender) => contender.needs === 'files')) {
     cases.push({ of: { sessions: largest, folderFiles: options.folderFiles }, contenders: inFolder });
@@ -381,6 +386,17 @@ try {
     run.contenders = cases.flatMap(({ of, contenders: inCase }) =>
       inCase.map((contender) => combineRounds(rounds.get(key(contender, of)) ?? [])),
     );
+    run.probes = {};
+    if (contenders.some((contender) => contender.kind === 'ours' && contender.variant === 'cookies')) {
+      run.probes.cookies = await cookieSizes();
+    }
+    if (
+      options.folderFiles > 0 &&
+      contenders.some((contender) => contender.kind === 'ours' && contender.needs === 'files')
+    ) {
+      console.log(`\nFiles: writing ${fmt(options.folderFiles)} sessions, then sweeping them`);
+      run.probes.sweep = await filesSweepStall(options.folderFiles);
+    }
     if (options.generatorRuns > 0 && (options.only.length === 0 || options.only.includes('generator'))) {
       console.log(`\nGenerator: ${options.generatorRuns} runs of each scaffolder`);
       run.generator = benchGenerator(options.generatorRuns);
@@ -400,6 +416,7 @@ if (run.contenders.length > 0) {
   console.log(`\n${renderPeers(run.contenders)}`);
   console.log(`\n${renderCosts(run.contenders)}`);
 }
+if (run.probes) console.log(`\n${renderProbes(run.probes)}`);
 if (run.soak.length > 0) console.log(renderSoak(run.soak));
 if (run.generator) console.log(`\n${renderGenerator(run.generator)}`);
 console.log(`\n${renderLegend(run)}`);
