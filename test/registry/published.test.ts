@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRuntimeIfStale, packWithFiles } from '../../runtime/test/package/support.js';
-import { type CliResult, collect, ensureCliBuilt, ROOT, tempDir, userEnv } from '../generator/support.js';
+import { type CliResult, collect, assertBuilt, ROOT, tempDir, userEnv } from '../generator/support.js';
 
 /**
  * The published path, as a user meets it: both packages packed and published to a real npm registry
@@ -21,7 +21,7 @@ let unavailable: string | undefined;
 let packed: { runtime: { tarball: string; files: string[] }; generator: { tarball: string; files: string[] } };
 
 beforeAll(async () => {
-  ensureCliBuilt();
+  assertBuilt();
   buildRuntimeIfStale();
   // What `npm publish` would upload; built above, so packing runs no scripts.
   packed = {

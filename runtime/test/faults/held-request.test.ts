@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import { type BackendKind, createBackend, type TestBackend } from '../adapters/support/backends.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
-import { redisUrl } from '../support/harness.js';
 import { heldPost, watchLoads } from './support/held-post.js';
 
 /**
@@ -19,7 +18,7 @@ describe.each(STORES)('held POST across a retirement: %s backend', (kind) => {
     let app: RunningApp;
     let loaded: (cookie: string) => Promise<void>;
     beforeAll(async () => {
-      backend = createBackend(kind, redisUrl());
+      backend = createBackend(kind);
       loaded = watchLoads(backend.manager);
       app = await startApp(framework, backend.manager, { onError: () => {} });
     });
