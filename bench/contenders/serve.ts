@@ -90,17 +90,21 @@ export type OurBackend = 'cookies' | 'files' | 'redis' | 'redis-autopipelining';
 /** This project's manager for a backend, with what must be closed when the server stops. */
 export function ourManager(backend: OurBackend): { manager: SessionManager<Visits>; close: () => Promise<void> } {
   const options = { expire: EXPIRE_SECONDS };
+  // Set by bench/store-options.ts, which compares the store options; unset in the main bench.
+  const merge = process.env.BENCH_MERGE !== 'off';
+  const waitForReplica = process.env.BENCH_WAIT_FOR_REPLICA ? Number(process.env.BENCH_WAIT_FOR_REPLICA) : undefined;
   if (backend === 'cookies') {
     const manager = SessionManager.cookies<Visits>(SECRET, options);
     return { manager, close: () => manager.close() };
   }
   if (backend === 'files') {
-    const manager = SessionManager.files<Visits>({ ...options, directory: requireEnv('BENCH_FILES_DIR') });
+    const manager = SessionManager.files<Visits>({ ...options, merge, directory: requireEnv('BENCH_FILES_DIR') });
     return { manager, close: () => manager.close() };
   }
   // ioredis' enableAutoPipelining sends the commands issued in one event-loop turn as one write.
   const client = new Redis(requireEnv('BENCH_REDIS_URL'), { enableAutoPipelining: backend === 'redis-autopipelining' });
-  const manager = SessionManager.redis<Visits>(client, { ...options, prefix: 'bench-ours:' });
+  const wait = waitForReplica === undefined ? {} : { waitForReplica };
+  const manager = SessionManager.redis<Visits>(client, { ...options, merge, ...wait, prefix: 'bench-ours:' });
   return {
     manager,
     close: async () => {

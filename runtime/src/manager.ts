@@ -124,7 +124,6 @@ export class SessionManager<T extends object = SessionData> {
     // From the load, not the commit: a request held open for a while gets no later expiry than one
     // that ended at once, so a copy of a cookie never outlives a revocation recorded after its load.
     const newExpiresAt = Math.min(now, state.loadedAt) + this.expireMs;
-    const loaded = state.baseline !== undefined;
     return this.backend.write(
       id,
       text,
@@ -134,7 +133,7 @@ export class SessionManager<T extends object = SessionData> {
       changed || state.stale,
       expiresAt,
       now,
-      loaded,
+      state.baseline,
     );
   }
 

@@ -357,7 +357,7 @@ describe('retired ids', () => {
     // The other process has left its marker and is about to delete the file: this write's check
     // (the file exists) passes, its rename lands, and then it sees the marker.
     writeFileSync(files.markerOf(state.id), '');
-    expect(await files.update(state.id, '{"n":2}', Date.now() + 60_000)).toBe('refused');
+    expect(await files.update(state.id, '{"n":2}', Date.now() + 60_000, '{"n":1}')).toBe('refused');
     expect(existsSync(sessionFile(state.id))).toBe(false);
     await files.close();
   });

@@ -32,8 +32,9 @@ export interface Backend {
   /**
    * Store the session (new, changed, or with its expiry slid) and set its cookie. `replacedId` is
    * deleted (cookies: revoked for as long as a copy of its cookie can live). `now`: the manager's clock.
-   * `loaded`: `id` is the id the request's session was loaded with (a store may then refuse to
-   * write it back if it was retired meanwhile).
+   * `baseline`: the JSON the request's session was loaded with under `id`, undefined for a new
+   * session (a store may then refuse to write it back if it was retired meanwhile, and merges it
+   * with what another request wrote meanwhile).
    */
   write(
     id: string,
@@ -44,7 +45,7 @@ export interface Backend {
     changed: boolean,
     replacedExpiresAt: number,
     now: number,
-    loaded: boolean,
+    baseline: string | undefined,
   ): CommitPlan;
   /**
    * Forget the session: delete `id` from the store (cookies: revoke it) when given, and clear the

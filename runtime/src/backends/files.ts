@@ -24,6 +24,7 @@ import {
   type ResolvedCommonOptions,
 } from '../options.js';
 import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
+import { mergeChanges } from './merge.js';
 import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
@@ -37,6 +38,16 @@ const MARKER_SUFFIX = '.retired';
 const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
 /** A marker is created without following a planted link and without waiting on a planted FIFO. */
 const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** A session's merge lock: a hidden name, made only if it does not exist. */
+const LOCK_SUFFIX = '.lock';
+const LOCK_NAME = /^\.[A-Za-z0-9_-]{43}\.lock$/;
+const LOCK_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/**
+ * A lock is held for one synchronous read, merge and rename: one older than this was left by a
+ * process that died holding it. Waiting for a live one gives up after the same time.
+ */
+const LOCK_STALE_MS = 2000;
 
 /**
  * Files store: one JSON file per session, `{"expires": <ms>, "data": {...}}`, written to a temp
@@ -62,11 +73,13 @@ export class FilesStore implements SessionStore {
   private readonly key: Buffer;
   private readonly hashes = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly merge: boolean;
   private sweeping: Promise<void> | undefined;
   /** The manager's clock: a sweep judges expiry by the same time as a load. */
   private readonly clock: () => number;
 
   constructor(options: FilesOptions, common: ResolvedCommonOptions) {
+    this.merge = options.merge ?? true;
     const template = options.filenameTemplate ?? DEFAULTS.filenameTemplate;
     [this.before, this.after] = filenameTemplateParts(template);
     this.directory = resolve(options.directory ?? DEFAULTS.directory);
@@ -154,9 +167,48 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  async update(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+  async update(id: string, text: string, expiresAt: number, baseline: string): Promise<WriteOutcome> {
     const path = this.pathOf(id);
-    // Written back only while the file is still there: a retired, expired or swept session stays gone.
+    if (!this.merge) return this.replace(id, path, text, expiresAt);
+    // Another process may be merging into the same file: one at a time, under a lock. Within this
+    // process the lock is always free here, as the read, merge and rename below are synchronous.
+    const lock = join(this.directory, `.${this.hashOf(id)}${LOCK_SUFFIX}`);
+    await this.lock(lock, path);
+    try {
+      // Written back only while the file is still there: a retired, expired or swept session stays
+      // gone. A session another request changed since this one loaded it gets this request's changes
+      // merged in (merge.ts).
+      const current = readSessionFile(path);
+      if (current === undefined) return 'refused';
+      const stored = dataOf(current, Date.now());
+      if (stored === undefined) return 'refused';
+      const merged = stored === baseline ? text : (mergeChanges(stored, baseline, text) ?? text);
+      return this.replace(id, path, merged, expiresAt);
+    } finally {
+      removeQuietly(lock);
+    }
+  }
+
+  /** Takes the merge lock: waits while another process holds it, breaks one its holder left behind. */
+  private async lock(lock: string, path: string): Promise<void> {
+    const started = Date.now();
+    for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+      try {
+        closeSync(openSync(lock, LOCK_FLAGS, 0o600));
+        return;
+      } catch (error) {
+        if (!isCode(error, 'EEXIST')) throw storeError('write', path, error);
+      }
+      const held = lstatSync(lock, { throwIfNoEntry: false });
+      if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS) removeQuietly(lock);
+      else if (Date.now() - started > LOCK_STALE_MS) {
+        throw new SessionStoreError('files', 'write', `Session file ${path} stayed locked by another process.`);
+      } else await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  /** Renames `text` over the session's file if the file is still there (and the id not retired). */
+  private replace(id: string, path: string, text: string, expiresAt: number): WriteOutcome {
     // The check and the rename run in one synchronous step, so no other request of this process
     // comes between them.
     if (!this.exists(path, 'write')) return 'refused';
@@ -175,7 +227,8 @@ export class FilesStore implements SessionStore {
   }
 
   touch(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
-    return this.update(id, text, expiresAt);
+    // A rewrite with nothing changed: with the merge, what another request stored meanwhile stays.
+    return this.update(id, text, expiresAt, text);
   }
 
   async retire(id: string, _until: number): Promise<void> {
@@ -219,13 +272,15 @@ export class FilesStore implements SessionStore {
         name.endsWith(this.after) &&
         isSessionId(name.slice(this.before.length, name.length - this.after.length));
       const isTemp = TEMP_NAME.test(name);
-      if (!isSession && !isTemp && !MARKER_NAME.test(name)) continue;
+      const isLock = LOCK_NAME.test(name);
+      if (!isSession && !isTemp && !isLock && !MARKER_NAME.test(name)) continue;
       const path = join(this.directory, name);
       try {
         // Every write sets expires to write time + expire, so the file's mtime tells its expiry; a
         // retired id's marker is kept as long as a session written when it was retired could live.
         const { mtimeMs } = await stat(path);
-        if (now - mtimeMs > (isTemp ? ORPHAN_TEMP_MS : this.expireMs)) await unlink(path);
+        const limit = isTemp ? ORPHAN_TEMP_MS : isLock ? LOCK_STALE_MS : this.expireMs;
+        if (now - mtimeMs > limit) await unlink(path);
       } catch {
         // Gone already, or not ours to delete: the next sweep will see.
       }
@@ -283,6 +338,28 @@ function readSessionFile(path: string): string | undefined {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The session JSON inside a file's text (`{"expires":<ms>,"data":<json>}`, as `write` makes it),
+ * or undefined when it has expired or is not such a file.
+ */
+function dataOf(contents: string, now: number): string | undefined {
+  const envelope = parseStored(contents);
+  const expires = envelope?.expires;
+  const data = envelope?.data;
+  if (
+    typeof expires !== 'number' ||
+    expires <= now ||
+    data === null ||
+    typeof data !== 'object' ||
+    Array.isArray(data)
+  ) {
+    return undefined;
+  }
+  const start = contents.indexOf(',"data":');
+  // As written by this store: the data's own text, byte for byte, so it compares with the baseline.
+  return start > 0 && contents.endsWith('}\n') ? contents.slice(start + 8, -2) : JSON.stringify(data);
 }
 
 function removeQuietly(path: string): void {

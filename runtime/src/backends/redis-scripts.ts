@@ -28,21 +28,91 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]), t[1], t[2]}`);
 export const TOMBSTONE = '!retired';
 
 /**
+ * Lua that splits a JSON object into its top-level members, each as its raw key text (quotes
+ * included) and raw value text, without decoding values: Redis' cjson would rewrite numbers (14
+ * significant digits) and turn empty arrays into objects. Returns nil for anything that is not a
+ * well-formed object. Used by the write script's 'merge'.
+ */
+const MEMBERS_LUA = String.raw`local function stringEnd(s, i)
+  local j = i + 1
+  while true do
+    local q = string.find(s, '["\\]', j)
+    if not q then return nil end
+    if string.sub(s, q, q) == '\\' then j = q + 2 else return q + 1 end
+  end
+end
+local function valueEnd(s, i)
+  local c = string.sub(s, i, i)
+  if c == '"' then return stringEnd(s, i) end
+  if c == '{' or c == '[' then
+    local depth, j = 0, i
+    while true do
+      local q = string.find(s, '[%[%]{}"]', j)
+      if not q then return nil end
+      local d = string.sub(s, q, q)
+      if d == '"' then
+        j = stringEnd(s, q)
+        if not j then return nil end
+      else
+        if d == '{' or d == '[' then depth = depth + 1 else depth = depth - 1 end
+        j = q + 1
+        if depth == 0 then return j end
+      end
+    end
+  end
+  return string.find(s, '[,}%]%s]', i)
+end
+local function members(s)
+  local list = {}
+  local i = string.find(s, '%S')
+  if not i or string.sub(s, i, i) ~= '{' then return nil end
+  i = string.find(s, '%S', i + 1)
+  if not i then return nil end
+  if string.sub(s, i, i) == '}' then return list end
+  while true do
+    if string.sub(s, i, i) ~= '"' then return nil end
+    local keyEnd = stringEnd(s, i)
+    if not keyEnd then return nil end
+    local colon = string.find(s, '%S', keyEnd)
+    if not colon or string.sub(s, colon, colon) ~= ':' then return nil end
+    local v = string.find(s, '%S', colon + 1)
+    if not v then return nil end
+    local e = valueEnd(s, v)
+    if not e then return nil end
+    list[#list + 1] = {string.sub(s, i, keyEnd - 1), string.sub(s, v, e - 1)}
+    local after = string.find(s, '%S', e)
+    if not after then return nil end
+    local c = string.sub(s, after, after)
+    if c == '}' then return list end
+    if c ~= ',' then return nil end
+    i = string.find(s, '%S', after + 1)
+    if not i then return nil end
+  end
+end
+`;
+
+/**
  * Every change to a session key, in one script so that the checks and the change are atomic.
  *   KEYS[1]  the session's key
  *   ARGV[1]  'create': a new id, stored as it is
  *            'update': the JSON of a session the request loaded, stored only if its key still holds
  *                      a session (not a tombstone, not gone: retired, expired or deleted meanwhile)
- *            'touch':  the same check, then only the expiry slides
- *            'retire': the key becomes a tombstone, which 'update' and 'touch' never overwrite
+ *                      and, when ARGV[5] is given, only if it still holds exactly that JSON (the
+ *                      one the request loaded); else nothing is written and the outcome is 'changed'
+ *            'merge':  after a 'changed': the same check for a session, then the top-level members
+ *                      this request changed (ARGV[5], ARGV[6], ... as raw key, raw value pairs, an
+ *                      empty value for a deleted key) replace, join or leave what the key holds now;
+ *                      members other requests changed stay. Not a JSON object: ARGV[4] is stored.
+ *            'touch':  the check for a session, then only the expiry slides
+ *            'retire': the key becomes a tombstone, which 'update', 'merge' and 'touch' never overwrite
  *   ARGV[2]  the deadline, in ms on redis' clock: a command that runs later changes nothing, so a
  *            request told that the store timed out is never contradicted by a write landing after
  *   ARGV[3]  time to live, ms
- *   ARGV[4]  the session's JSON ('create', 'update')
- * Replies `{outcome, seconds, microseconds}`, outcome 'stored', 'refused' or 'late'. New checks (a
- * merge, more fields) belong before the final write, inside this one script.
+ *   ARGV[4]  the session's JSON ('create', 'update', 'merge')
+ * Replies `{outcome, seconds, microseconds}`, outcome 'stored', 'refused', 'changed' or 'late'. New
+ * checks belong before the final write, inside this one script.
  */
-export const WRITE_SCRIPT = script(`local t = redis.call('TIME')
+export const WRITE_SCRIPT = script(`${MEMBERS_LUA}local t = redis.call('TIME')
 local reply = {'late', t[1], t[2]}
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[2]) then return reply end
 local mode = ARGV[1]
@@ -51,7 +121,45 @@ if mode == 'retire' then
   redis.call('SET', KEYS[1], '${TOMBSTONE}', 'PX', ARGV[3])
   return reply
 end
-if mode ~= 'create' then
+if (mode == 'update' and ARGV[5]) or mode == 'merge' then
+  local current = redis.call('GET', KEYS[1])
+  if not current or string.sub(current, 1, 1) == '!' then
+    reply[1] = 'refused'
+    return reply
+  end
+  if mode == 'merge' then
+    local list = members(current)
+    local text = ARGV[4]
+    if list then
+      local changes, applied, parts = {}, {}, {}
+      for j = 5, #ARGV, 2 do changes[ARGV[j]] = ARGV[j + 1] end
+      for _, member in ipairs(list) do
+        local key = member[1]
+        local change = changes[key]
+        if change == nil then
+          parts[#parts + 1] = key .. ':' .. member[2]
+        elseif not applied[key] then
+          applied[key] = true
+          if change ~= '' then parts[#parts + 1] = key .. ':' .. change end
+        end
+      end
+      for j = 5, #ARGV, 2 do
+        local key = ARGV[j]
+        if not applied[key] and ARGV[j + 1] ~= '' then
+          applied[key] = true
+          parts[#parts + 1] = key .. ':' .. ARGV[j + 1]
+        end
+      end
+      text = '{' .. table.concat(parts, ',') .. '}'
+    end
+    redis.call('SET', KEYS[1], text, 'PX', ARGV[3])
+    return reply
+  end
+  if current ~= ARGV[5] then
+    reply[1] = 'changed'
+    return reply
+  end
+elseif mode ~= 'create' then
   local head = redis.call('GETRANGE', KEYS[1], 0, 0)
   if head == '!' or head == '' then
     reply[1] = 'refused'

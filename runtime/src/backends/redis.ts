@@ -1,6 +1,7 @@
 import { parseStored } from '../data.js';
 import { SessionConfigError, SessionStoreError } from '../errors.js';
 import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
+import { changedMembers } from './merge.js';
 import { RedisClock } from './redis-clock.js';
 import { READ_SCRIPT, runScript, type ScriptClient, TOMBSTONE, WRITE_SCRIPT } from './redis-scripts.js';
 import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
@@ -12,6 +13,8 @@ import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 export interface RedisClient extends ScriptClient {
   readonly status: string;
   time(): Promise<unknown>;
+  /** Commands sent together to one node (ioredis); needed only with `waitForReplica`. */
+  pipeline?(commands: Array<Array<string | number>>): { exec(): Promise<Array<[Error | null, unknown]> | null> };
 }
 
 /**
@@ -20,7 +23,7 @@ export interface RedisClient extends ScriptClient {
  */
 const LOST = new Set(['reconnecting', 'close', 'end']);
 
-type Mode = 'create' | 'update' | 'touch' | 'retire';
+type Mode = 'create' | 'update' | 'merge' | 'touch' | 'retire';
 
 /**
  * Redis store: a session is a key `prefix + id` holding its JSON with a time to live. Each read and
@@ -41,6 +44,8 @@ export class RedisStore implements SessionStore {
   /** How much earlier than the local timeout the script's deadline falls: a reply needs time to come back. */
   private readonly replyAllowanceMs: number;
   private readonly clock = new RedisClock();
+  private readonly merge: boolean;
+  private readonly waitForReplica: number | undefined;
   private connectedOnce = false;
 
   constructor(
@@ -62,6 +67,20 @@ export class RedisStore implements SessionStore {
       );
     }
     this.replyAllowanceMs = Math.min(100, this.timeoutMs / 10);
+    this.merge = options.merge ?? true;
+    this.waitForReplica = options.waitForReplica;
+    if (this.waitForReplica !== undefined) {
+      if (!Number.isFinite(this.waitForReplica) || this.waitForReplica <= 0 || this.waitForReplica >= this.timeoutMs) {
+        throw new SessionConfigError(
+          `waitForReplica must be a positive number of milliseconds below commandTimeout (${this.timeoutMs}), got ${String(options.waitForReplica)}.`,
+        );
+      }
+      if (typeof client.pipeline !== 'function') {
+        throw new SessionConfigError(
+          'waitForReplica needs a client with pipeline(), as ioredis Redis and Cluster have.',
+        );
+      }
+    }
   }
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
@@ -80,8 +99,8 @@ export class RedisStore implements SessionStore {
     await this.change('write', 'create', id, expiresAt, text);
   }
 
-  update(id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
-    return this.change('write', 'update', id, expiresAt, text);
+  update(id: string, text: string, expiresAt: number, baseline: string): Promise<WriteOutcome> {
+    return this.change('write', 'update', id, expiresAt, text, this.merge ? baseline : undefined);
   }
 
   touch(id: string, _text: string, expiresAt: number): Promise<WriteOutcome> {
@@ -98,18 +117,19 @@ export class RedisStore implements SessionStore {
     id: string,
     expiresAt: number,
     text: string,
+    baseline?: string,
   ): Promise<WriteOutcome> {
     const key = this.prefix + id;
     const ttl = Math.max(1, Math.ceil(expiresAt - Date.now()));
     const reply = await this.run(operation, (remainingMs) => {
       const deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs);
-      if (deadline !== undefined) return runScript(this.client, WRITE_SCRIPT, key, mode, deadline, ttl, text);
+      if (deadline !== undefined) return this.writeBy(deadline, mode, key, ttl, text, baseline);
       // No recent reply told redis' time: ask for it (once in a while, on a quiet server).
       return this.client.time().then((time) => {
         const [seconds, microseconds] = time as [string, string];
         this.clock.observe(seconds, microseconds);
         const known = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs) as number;
-        return runScript(this.client, WRITE_SCRIPT, key, mode, known, ttl, text);
+        return this.writeBy(known, mode, key, ttl, text, baseline);
       });
     });
     const [outcome, seconds, microseconds] = reply as [string, string, string];
@@ -122,6 +142,55 @@ export class RedisStore implements SessionStore {
       );
     }
     return outcome === 'refused' ? 'refused' : 'stored';
+  }
+
+  /**
+   * The write script. When another request wrote the session since this one loaded it (`changed`),
+   * a second call merges this request's changes over what is stored now, in the script: one more
+   * round trip, and never more than one.
+   */
+  private writeBy(
+    deadline: number,
+    mode: Mode,
+    key: string,
+    ttl: number,
+    text: string,
+    baseline: string | undefined,
+  ): Promise<unknown> {
+    if (baseline === undefined) return this.send(mode, key, [mode, deadline, ttl, text]);
+    return this.send(mode, key, [mode, deadline, ttl, text, baseline]).then((result) => {
+      if ((result as [string])[0] !== 'changed') return result;
+      const changes = changedMembers(baseline, text) ?? [];
+      return this.send('merge', key, ['merge', deadline, ttl, text, ...changes]);
+    });
+  }
+
+  /**
+   * Runs the write script; with `waitForReplica`, in one pipeline with `WAIT 1 <ms>` on the same
+   * node (WAIT names no key: sent alone to a Cluster it would go to any node), and a write no
+   * replica acknowledged in time is an error. An expiry slide does not wait: losing one costs little.
+   */
+  private send(mode: Mode, key: string, args: Array<string | number>): Promise<unknown> {
+    const wait = this.waitForReplica;
+    if (wait === undefined || mode === 'touch') return runScript(this.client, WRITE_SCRIPT, key, ...args);
+    return this.sendAndWait(wait, key, args);
+  }
+
+  private async sendAndWait(wait: number, key: string, args: Array<string | number>): Promise<unknown> {
+    const pipeline = (first: Array<string | number>) =>
+      (this.client.pipeline as NonNullable<RedisClient['pipeline']>)([first, ['wait', 1, wait]]).exec();
+    let results = await pipeline(['evalsha', WRITE_SCRIPT.sha, 1, key, ...args]);
+    if (results?.[0]?.[0]?.message.startsWith('NOSCRIPT')) {
+      results = await pipeline(['eval', WRITE_SCRIPT.source, 1, key, ...args]);
+    }
+    const [[scriptError, reply] = [null, undefined], [waitError, acknowledged] = [null, undefined]] = results ?? [];
+    if (scriptError) throw scriptError;
+    if ((reply as [string])[0] !== 'stored') return reply;
+    if (waitError) throw waitError;
+    if (typeof acknowledged !== 'number' || acknowledged < 1) {
+      throw new Error(`no replica acknowledged the write within ${wait} ms (WAIT); the master has it`);
+    }
+    return reply;
   }
 
   /** Runs `command` within the timeout; `remainingMs` tells the command how much of it is left. */

@@ -29,8 +29,12 @@ export interface SessionStore {
   read(id: string, now: number): Promise<StoredSession | undefined>;
   /** Stores data under an id that was never stored (a new session), unconditionally. */
   write(id: string, text: string, expiresAt: number): Promise<void>;
-  /** Rewrites the session a request loaded; refused if its id was retired or is gone meanwhile. */
-  update(id: string, text: string, expiresAt: number): Promise<WriteOutcome>;
+  /**
+   * Rewrites the session a request loaded; refused if its id was retired or is gone meanwhile.
+   * `baseline` is the JSON the request loaded: if the stored session changed since (another
+   * request's write), only the top-level keys this request changed are applied over it (merge.ts).
+   */
+  update(id: string, text: string, expiresAt: number, baseline: string): Promise<WriteOutcome>;
   /** Extends the expiry of a session that did not change; refused like `update`. */
   touch(id: string, text: string, expiresAt: number): Promise<WriteOutcome>;
   /**
@@ -76,7 +80,7 @@ export class StoreBackend implements Backend {
     changed: boolean,
     replacedExpiresAt: number,
     now: number,
-    loaded: boolean,
+    baseline: string | undefined,
   ): CommitPlan {
     const { store } = this;
     let persist: () => Promise<unknown>;
@@ -88,9 +92,10 @@ export class StoreBackend implements Backend {
         await store.retire(replacedId, until);
         await store.write(id, text, expiresAt);
       };
-    } else if (!loaded) persist = () => store.write(id, text, expiresAt);
-    // A session this request loaded: written only if its id is still live (see WriteOutcome).
-    else if (changed) persist = () => store.update(id, text, expiresAt);
+    } else if (baseline === undefined) persist = () => store.write(id, text, expiresAt);
+    // A session this request loaded: written only if its id is still live (see WriteOutcome), and
+    // merged with what another request stored meanwhile.
+    else if (changed) persist = () => store.update(id, text, expiresAt, baseline);
     else persist = () => store.touch(id, text, expiresAt);
     return { setCookies: [this.writer.set(this.name, id, expiresAt)], persist: persist as () => Promise<void> };
   }

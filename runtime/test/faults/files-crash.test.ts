@@ -141,20 +141,21 @@ describe('files backend under SIGKILL', () => {
     const others = names.filter((name) => !sessions.includes(name) && name !== '.sessions-key');
     expect(sessions.map(inspect).filter((problem) => problem !== undefined)).toEqual([]);
     expect(sessions.length).toBeGreaterThanOrEqual(SHARED_SESSIONS);
-    // Anything else can only be a temp file a kill left between write and rename.
-    for (const name of others) expect(name).toMatch(/^\.[0-9a-f]{16}\.tmp$/);
+    // Anything else can only be a temp file a kill left between write and rename, or a merge lock a
+    // kill left between taking and releasing it.
+    for (const name of others) expect(name).toMatch(/^\.([0-9a-f]{16}\.tmp|[A-Za-z0-9_-]{43}\.lock)$/);
 
     // The sweeper removes orphaned temp files once they are old, and no session file with them.
     const store = new FilesStore({ directory: dir, sweepInterval: 0 }, resolveCommonOptions({}));
     await store.sweep(Date.now() + 61_000);
     await store.close();
     const after = readdirSync(dir);
-    expect(after.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(after.filter((name) => name.endsWith('.tmp') || name.endsWith('.lock'))).toEqual([]);
     expect(after.sort()).toEqual([...sessions, '.sessions-key'].sort());
 
     console.info(
       `[faults] files crash: ${kills} SIGKILLs survived, ${writes} writes, ${sessions.length} session files whole, ` +
-        `${others.length} orphan temp files swept, ${readsDuringWrites} reads during concurrent writes`,
+        `${others.length} orphan temp and lock files swept, ${readsDuringWrites} reads during concurrent writes`,
     );
   }, 120_000);
 });
