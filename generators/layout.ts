@@ -25,6 +25,8 @@ export interface Layout {
   testScript: { name: string; command: string } | undefined;
   /** The file the wiring lines go into, relative to the project, when one was found. */
   entry: string | undefined;
+  /** TypeScript for CommonJS without esModuleInterop: default imports become `import x = require()`. */
+  requireImports: boolean;
 }
 
 /** The start scripts of the apps this generator writes (TOOLING's, and the JavaScript one). */
@@ -67,6 +69,7 @@ export function decideLayout(
       runner: 'node',
       testScript: undefined,
       entry: undefined,
+      requireImports: false,
     };
   }
   assertSupportedFramework(project, options.framework);
@@ -91,6 +94,7 @@ export function decideLayout(
     runner,
     testScript,
     entry: findEntry(project, srcDir, language),
+    requireImports: language === 'ts' && !esm && !project.defaultImports,
   };
 }
 

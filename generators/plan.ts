@@ -134,7 +134,11 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
     changes.push(mergedFile('.env.example', example ?? '', exampleWithout(example, rendered, sessionFile), []));
   }
   for (const rendered of templatesFor(data)) {
-    const content = plop.renderString(templateText(rendered), templateData);
+    let content = plop.renderString(templateText(rendered), templateData);
+    // Without esModuleInterop, CommonJS TypeScript imports a CommonJS module's export whole.
+    if (layout.requireImports && rendered.variant === 'ts-cjs') {
+      content = content.replace(/^import (\w+) from ("[^"]+");$/gm, 'import $1 = require($2);');
+    }
     changes.push(wholeFile(rendered.path, content, read(rendered.path)));
   }
   return changes

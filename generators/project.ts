@@ -19,6 +19,12 @@ export interface ExistingProject {
   framework: Framework | undefined;
   /** A tsconfig.json: the project is written in TypeScript. */
   typescript: boolean;
+  /**
+   * Whether the project's TypeScript allows a default import of a CommonJS module (`import express
+   * from "express"`): esModuleInterop, allowSyntheticDefaultImports, or a node16/nodenext module.
+   * True when it cannot tell (a tsconfig that extends another, or one it cannot read).
+   */
+  defaultImports: boolean;
   /** `"type": "module"` in package.json; anything else is CommonJS. */
   esm: boolean;
   /** The test runner the project uses, from its test script and dependencies. */
@@ -34,12 +40,48 @@ export function readProject(dir: string): ExistingProject {
     packageJson,
     framework: detectFramework(packageJson),
     typescript: isFile(join(dir, 'tsconfig.json')),
+    defaultImports: allowsDefaultImports(join(dir, 'tsconfig.json')),
     esm: packageJson?.type === 'module',
     runner: detectRunner(packageJson),
     hasSources: ['.', 'src'].some((folder) =>
       listNames(join(dir, folder)).some((name) => SOURCE.test(name) && isFile(join(dir, folder, name))),
     ),
   };
+}
+
+function allowsDefaultImports(path: string): boolean {
+  if (!isFile(path)) return true;
+  let config: { extends?: unknown; compilerOptions?: Record<string, unknown> };
+  try {
+    config = JSON.parse(withoutJsonComments(readFileSync(path, 'utf8')));
+  } catch {
+    return true;
+  }
+  const options = config.compilerOptions ?? {};
+  if (/^(node(16|18|20|next)|preserve)$/i.test(String(options.module ?? ''))) return true;
+  if (options.esModuleInterop === true || options.allowSyntheticDefaultImports === true) return true;
+  const settled = 'esModuleInterop' in options || 'allowSyntheticDefaultImports' in options;
+  return !settled && config.extends !== undefined;
+}
+
+/** tsconfig.json is JSON with comments and trailing commas. */
+function withoutJsonComments(text: string): string {
+  let result = '';
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (char === '"') {
+      const end = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(index))?.[0] ?? char;
+      result += end;
+      index += end.length - 1;
+    } else if (text.startsWith('//', index)) {
+      index = text.indexOf('\n', index) === -1 ? text.length : text.indexOf('\n', index) - 1;
+    } else if (text.startsWith('/*', index)) {
+      index = text.indexOf('*/', index) === -1 ? text.length : text.indexOf('*/', index) + 1;
+    } else {
+      result += char;
+    }
+  }
+  return result.replace(/,(\s*[}\]])/g, '$1');
 }
 
 const SOURCE = /^(?!.*\.config\.)[^.].*\.[cm]?[jt]sx?$/;

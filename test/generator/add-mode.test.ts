@@ -139,6 +139,18 @@ describe('add mode', () => {
     expect(tree['test/counter.test.ts']).toContain('from "../lib/sessions/session.js"');
   });
 
+  it('CommonJS TypeScript without esModuleInterop gets `import x = require()` for default imports', async () => {
+    const cwd = copyOf('express5-mocha-cjs-ts');
+    const tsconfig = '{\n  // no esModuleInterop\n  "compilerOptions": { "module": "commonjs", "strict": true, },\n}\n';
+    writeFileSync(join(cwd, 'tsconfig.json'), tsconfig);
+    expect((await runCli(['--backend', 'cookies', '--yes', ...QUIET], { cwd })).code).toBe(0);
+    const test = readFileSync(join(cwd, 'test/counter.test.ts'), 'utf8');
+    expect(test).toContain('import assert = require("node:assert/strict");');
+    expect(test).toContain('import express = require("express");');
+    expect(test).toContain('import { sessions } from "@session-manager/runtime/express";');
+    expect(test).not.toMatch(/^import \w+ from /m);
+  });
+
   it('a dry run writes nothing and prints the wiring', async () => {
     const cwd = copyOf('express5-mocha-cjs-ts');
     const before = readTree(cwd);
