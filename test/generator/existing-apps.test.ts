@@ -154,9 +154,11 @@ function applyWiring(dir: string, fixture: Fixture, stdout: string): void {
   const source = readFileSync(path, 'utf8').split('\n');
   const lastImport = source.findLastIndex((line) => /^(import |const .* = require\()/.test(line));
   source.splice(lastImport + 1, 0, ...imports);
-  const anchor = source.findIndex((line, index) => index > lastImport && line === fixture.wire.after);
+  const anchor = source.findIndex((line, index) => index > lastImport && line.trim() === fixture.wire.after);
   expect(anchor, `"${fixture.wire.after}" in ${fixture.wire.file}`).toBeGreaterThan(-1);
-  source.splice(anchor + 1, 0, ...setup);
+  // At the anchor's indentation: the app may be made inside a function (fastify's buildApp()).
+  const indent = /^\s*/.exec(source[anchor]!)![0];
+  source.splice(anchor + 1, 0, ...setup.map((line) => indent + line));
   let wired = source.join('\n');
   if (fixture.wire.replace !== undefined) {
     const [from, to] = fixture.wire.replace;
