@@ -86,6 +86,10 @@ export const FIXTURES: Fixture[] = [
     },
     flags: ['--framework', 'node'],
     ownTests: 0,
-    wire: { file: 'server.js', after: '}', replace: ['createServer(handler)', 'createServer(withCounter)'] },
+    wire: {
+      file: 'server.js',
+      after: 'const port = Number(process.env.PORT || 3000);',
+      replace: ['createServer(handler)', 'createServer(withCounter)'],
+    },
   },
 ];
