@@ -76,6 +76,13 @@ export const CONTENDERS: readonly Contender[] = [
     needs: 'redis',
     peer: 'express/express-session-redis',
   }),
+  row('express', 'redis-autopipelining', {
+    label: 'express + ours redis, autopipelining',
+    kind: 'ours',
+    storage: 'redis',
+    needs: 'redis',
+    peer: 'express/express-session-redis',
+  }),
   row('express', 'express-session-memory', {
     label: 'express-session + MemoryStore',
     kind: 'peer',

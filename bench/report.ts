@@ -137,6 +137,26 @@ export function renderCosts(all: readonly ContenderResult[]): string {
   );
 }
 
+export function renderProbes(probes: NonNullable<RunResult['probes']>): string {
+  const lines: string[] = [];
+  const { cookies, sweep } = probes;
+  if (cookies) {
+    lines.push(
+      `- cookies (ours): the counter session's cookie is ${cookies.counter} bytes (name=value; ${cookies.counterHeader} with its attributes); ` +
+        `a session holding 1,024 characters of text: ${cookies.oneKilobyte} bytes.`,
+    );
+  }
+  if (sweep) {
+    lines.push(
+      `- files (ours): ${sweep.files.toLocaleString('en-US')} sessions written in ${sweep.writeSeconds.toFixed(1)} s (in-process, no HTTP); ` +
+        `the sweep deleted them in ${sweep.sweepSeconds.toFixed(1)} s (${sweep.left.toLocaleString('en-US')} left); ` +
+        `longest event-loop stall meanwhile ${sweep.maxStallMs.toFixed(1)} ms (p99 ${sweep.p99StallMs.toFixed(1)} ms, monitorEventLoopDelay; ` +
+        `${sweep.quietMaxStallMs.toFixed(1)} ms over a quiet spell right after, which is the machine's own).`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function renderSoak(soak: readonly SoakResult[]): string {
   return table(
     [

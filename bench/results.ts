@@ -2,6 +2,7 @@ import type { Contender } from './contenders.js';
 import type { GeneratorResult } from './generator-bench.js';
 import type { Measurement } from './load.js';
 import type { BenchOptions } from './options.js';
+import type { CookieSizes, SweepStall } from './probes.js';
 
 /** What one run found: the shape of bench/results/<timestamp>.json. */
 
@@ -94,7 +95,7 @@ export interface RunResult {
   contenders: ContenderResult[];
   soak: SoakResult[];
   /** Probes run next to the table: cookie sizes, the files sweep over a large folder. */
-  probes?: unknown;
+  probes?: { cookies?: CookieSizes; sweep?: SweepStall };
   generator?: GeneratorResult | { skipped: string };
   targets: TargetCheck[];
 }

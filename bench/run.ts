@@ -8,6 +8,7 @@ import { CONTENDERS, type Contender, selectContenders } from './contenders.js';
 import { benchGenerator } from './generator-bench.js';
 import { type LoadSettings, measure, primeSessions, visitsNow } from './load.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { cookieSizes, filesSweepStall } from './probes.js';
 import { summarizeProfile } from './profile-summary.js';
 import {
   renderContenders,
@@ -15,6 +16,7 @@ import {
   renderGenerator,
   renderLegend,
   renderPeers,
+  renderProbes,
   renderSoak,
   renderTargets,
   writeJson,
@@ -381,6 +383,17 @@ try {
     run.contenders = cases.flatMap(({ of, contenders: inCase }) =>
       inCase.map((contender) => combineRounds(rounds.get(key(contender, of)) ?? [])),
     );
+    run.probes = {};
+    if (contenders.some((contender) => contender.kind === 'ours' && contender.variant === 'cookies')) {
+      run.probes.cookies = await cookieSizes();
+    }
+    if (
+      options.folderFiles > 0 &&
+      contenders.some((contender) => contender.kind === 'ours' && contender.needs === 'files')
+    ) {
+      console.log(`\nFiles: writing ${fmt(options.folderFiles)} sessions, then sweeping them`);
+      run.probes.sweep = await filesSweepStall(options.folderFiles);
+    }
     if (options.generatorRuns > 0 && (options.only.length === 0 || options.only.includes('generator'))) {
       console.log(`\nGenerator: ${options.generatorRuns} runs of each scaffolder`);
       run.generator = benchGenerator(options.generatorRuns);
@@ -400,6 +413,7 @@ if (run.contenders.length > 0) {
   console.log(`\n${renderPeers(run.contenders)}`);
   console.log(`\n${renderCosts(run.contenders)}`);
 }
+if (run.probes) console.log(`\n${renderProbes(run.probes)}`);
 if (run.soak.length > 0) console.log(renderSoak(run.soak));
 if (run.generator) console.log(`\n${renderGenerator(run.generator)}`);
 console.log(`\n${renderLegend(run)}`);

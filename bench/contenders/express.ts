@@ -27,6 +27,7 @@ const which = variant([
   'cookies',
   'files',
   'redis',
+  'redis-autopipelining',
   'express-session-memory',
   'express-session-redis',
   'express-session-files',
@@ -71,7 +72,8 @@ async function setup(): Promise<Setup> {
       return { middleware: (req, _res, next) => inRequestContext(req, next), session: floorSession };
     case 'cookies':
     case 'files':
-    case 'redis': {
+    case 'redis':
+    case 'redis-autopipelining': {
       const ours = ourManager(which);
       return { middleware: sessions(ours.manager), session: requestSession, close: ours.close };
     }
