@@ -29,9 +29,9 @@ export interface BenchOptions {
    */
   sessions: number[];
   /**
-   * Session files in the folder for one more run of the files contenders on express (ours and
-   * session-file-store) at the largest number of sessions: the sessions beyond those the load
-   * sends are made first, one request each. 0 skips that run.
+   * Session files in the folder for one more run of this project's files contender on express at
+   * the largest number of sessions (the sessions beyond those the load sends are made first, one
+   * request each), and for the sweep probe. 0 skips both.
    */
   folderFiles: number;
 }
@@ -42,8 +42,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                         3 generator runs, 10 s soak
   --sessions <n,m>      distinct sessions the load is spread over, a run for each (BENCH_SESSIONS,
                         default 1,10000; the soak's default is 10000)
-  --folder-files <n>    one more run of the express files contenders with n session files in the
-                        folder (BENCH_FOLDER_FILES, default 100000; 0 skips)
+  --folder-files <n>    one more run of express + ours files with n session files in the folder,
+                        and the sweep of n files (BENCH_FOLDER_FILES, default 100000; 0 skips)
   --duration <s>        seconds measured per route (BENCH_DURATION, default 5)
   --warmup <s>          seconds of warm-up per route (BENCH_WARMUP, default 2)
   --connections <n>     autocannon connections (BENCH_CONNECTIONS, default 16)
