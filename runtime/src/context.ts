@@ -1,13 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SessionContextError } from './errors.js';
+import { shared } from './shared.js';
 import { type SessionState, stateOf } from './state.js';
 import type { Session, SessionData } from './types.js';
 
 /**
  * The current request's session, for code anywhere in the handler's async call tree, as Emmett's
- * `session`. Adapters run each request's handler inside `runWithSession`.
+ * `session`. Adapters run each request's handler inside `runWithSession`. One per process, so the
+ * ES module and CommonJS builds of the runtime see the same session.
  */
-const storage = new AsyncLocalStorage<SessionState<object>>();
+const storage = shared('context', () => new AsyncLocalStorage<SessionState<object>>());
 
 export function runWithSession<R>(state: SessionState<object>, fn: () => R): R {
   return storage.run(state, fn);

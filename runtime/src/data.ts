@@ -1,4 +1,5 @@
 import { SessionDataError } from './errors.js';
+import { sharedSymbol } from './shared.js';
 
 /**
  * Session data is JSON: what is stored is exactly what comes back. This module keeps it that way:
@@ -120,8 +121,11 @@ function stripForbidden(value: unknown): void {
   }
 }
 
-/** Reads the owner a guarded object was made for; module-private, so no session key can reach it. */
-const OWNER = Symbol('session owner');
+/**
+ * Reads the owner a guarded object was made for. A symbol, so no session key can reach it; a
+ * registered one, so the runtime's other build (ES module or CommonJS) finds the owner too.
+ */
+const OWNER = sharedSymbol('session owner');
 
 /** What a guard reports to: whether the data may have changed since it was loaded, and how. */
 export interface GuardOwner {

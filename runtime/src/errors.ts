@@ -1,3 +1,8 @@
+import { sharedSymbol } from './shared.js';
+
+/** Marks the errors of every build of the runtime (ES module and CommonJS). */
+const BRAND = sharedSymbol('SessionError');
+
 /**
  * Every error the runtime raises on purpose is a SessionError, with a stable `code`, so that
  * adapters and applications can tell a store outage from a programming mistake without parsing text.
@@ -8,6 +13,22 @@ export class SessionError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /**
+   * `error instanceof SessionStoreError` is also true for an error of the runtime's other build, as
+   * when an app's CommonJS code and an ES module dependency both load the runtime: the error classes
+   * are then two copies, told apart by name along the error's prototype chain.
+   */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too.
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      // biome-ignore lint/complexity/noThisInStatic: as above.
+      if (Object.hasOwn(proto, BRAND) && proto.constructor.name === this.name) return true;
+    }
+    return false;
   }
 }
 
@@ -67,4 +88,15 @@ export class SessionContextError extends SessionError {
         'explicitly (req.session, ctx.session...).',
     );
   }
+}
+
+for (const type of [
+  SessionError,
+  SessionConfigError,
+  SessionDataError,
+  SessionStoreError,
+  SessionTooLargeError,
+  SessionContextError,
+]) {
+  Object.defineProperty(type.prototype, BRAND, { value: true });
 }

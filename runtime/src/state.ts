@@ -71,8 +71,11 @@ export class SessionState<T extends object = SessionData> implements GuardOwner 
   }
 }
 
-/** The state behind a session data object, for the control functions. */
+/**
+ * The state behind a session data object, for the control functions. Only a SessionState makes a
+ * guard with an owner; not checked with instanceof, so that a session made by the runtime's other
+ * build (ES module or CommonJS, both loaded in one app) is found too.
+ */
 export function stateOf(data: object): SessionState<object> | undefined {
-  const owner = ownerOf(data);
-  return owner instanceof SessionState ? (owner as SessionState<object>) : undefined;
+  return ownerOf(data) as SessionState<object> | undefined;
 }

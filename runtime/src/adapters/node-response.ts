@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
+import { shared, sharedSymbol } from '../shared.js';
 import type { SessionState } from '../state.js';
 import { lateChangeCheck } from './late-changes.js';
 import { failureResponse } from './respond.js';
@@ -23,7 +24,7 @@ interface PendingCommit {
   readonly previous: PendingCommit | undefined;
 }
 
-const PENDING = Symbol('pending session commit');
+const PENDING = sharedSymbol('pending session commit');
 type Response = ServerResponse & { [PENDING]?: PendingCommit | undefined };
 const NO_COOKIES: CommitPlan = Object.freeze({ setCookies: [], persist: undefined }) as CommitPlan;
 
@@ -148,12 +149,12 @@ function endWithCommits(res: Response, first: PendingCommit, end: () => void, or
 
 type WriteHeadFunction = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 type EndFunction = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-// Per copy of this module, like PENDING: two copies of the runtime in one app each wrap once.
-let installed = false;
+// One per process, like PENDING: the ES module and CommonJS builds loaded in one app wrap once.
+const hooks = shared('response hooks', () => ({ installed: false }));
 
 function installOnce(): void {
-  if (installed) return;
-  installed = true;
+  if (hooks.installed) return;
+  hooks.installed = true;
   const proto = ServerResponse.prototype;
   const originalWriteHead = proto.writeHead as unknown as WriteHeadFunction;
   const originalEnd = proto.end as unknown as EndFunction;

@@ -32,13 +32,19 @@ describe('types', () => {
 
   it('export every adapter as a subpath, built from a source file, with types', () => {
     const pkg = JSON.parse(readFileSync(`${RUNTIME}package.json`, 'utf8')) as {
-      exports: Record<string, { types: string; default: string }>;
+      exports: Record<string, unknown>;
+      typesVersions: Record<string, Record<string, string[]>>;
     };
     const adapters = ['node', 'express', 'fastify', 'koa', 'hono'];
     expect(Object.keys(pkg.exports)).toEqual(['.', ...adapters.map((name) => `./${name}`)]);
     for (const name of adapters) {
-      const entry = pkg.exports[`./${name}`];
-      expect(entry).toEqual({ types: `./dist/adapters/${name}.d.ts`, default: `./dist/adapters/${name}.js` });
+      // `import` gets the ES module build, `require` the CommonJS one, each with its declarations.
+      expect(pkg.exports[`./${name}`]).toEqual({
+        import: { types: `./dist/adapters/${name}.d.ts`, default: `./dist/adapters/${name}.js` },
+        require: { types: `./dist/cjs/adapters/${name}.d.ts`, default: `./dist/cjs/adapters/${name}.js` },
+      });
+      // TypeScript's older `node` resolution ignores exports: typesVersions finds the subpath's types.
+      expect(pkg.typesVersions['*']?.[name]).toEqual([`./dist/cjs/adapters/${name}.d.ts`]);
       expect(existsSync(`${RUNTIME}src/adapters/${name}.ts`)).toBe(true);
     }
   });

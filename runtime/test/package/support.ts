@@ -1,0 +1,46 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const RUNTIME = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = join(RUNTIME, '..');
+
+export const run = promisify(execFile);
+
+/** dist/ is what gets packed: build it when a source, the build script or package.json is newer. */
+export function buildRuntimeIfStale(): void {
+  const built = join(RUNTIME, 'dist/cjs/index.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const inputs = [
+    ...readdirSync(join(RUNTIME, 'src'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name)),
+    join(RUNTIME, 'scripts/build.ts'),
+    join(RUNTIME, 'package.json'),
+  ];
+  if (inputs.some((path) => statSync(path).mtimeMs > builtAt)) {
+    execFileSync('npm', ['run', 'build', '-w', '@session-manager/runtime'], { cwd: ROOT, stdio: 'ignore' });
+  }
+}
+
+/** `npm pack` of a package folder into a new temp folder; the tarball's path. */
+export async function pack(folder: string): Promise<string> {
+  const destination = mkdtempSync(join(tmpdir(), 'session-manager-pack-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: folder });
+  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
+  return join(destination, filename);
+}
+
+/**
+ * `npm install` in a user's project folder, from the npm cache when it can (the repository's own
+ * install filled it with most of what these projects use).
+ */
+export async function npmInstall(folder: string, args: string[] = []): Promise<void> {
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...args], {
+    cwd: folder,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
