@@ -1,6 +1,7 @@
 /**
  * Builds the package twice from src/: an ES module build (dist/, by tsc, with the declarations) and a
- * CommonJS build (dist/cjs/, by esbuild, one file per source file). dist/cjs/package.json says
+ * CommonJS build (dist/cjs/, by esbuild, one file per source file, with the dependencies that are
+ * only ES modules inlined). dist/cjs/package.json says
  * "type": "commonjs", so Node loads its .js files as CommonJS and TypeScript reads the declarations
  * copied beside them as CommonJS types. package.json's exports send `import` to dist/ and `require`
  * to dist/cjs/. Module-level state both builds must share lives in src/shared.ts.
@@ -11,12 +12,29 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const RUNTIME = fileURLToPath(new URL('../', import.meta.url));
 const outdir = join(RUNTIME, 'dist');
 const fresh = `${outdir}.new-${process.pid}`;
 const old = `${outdir}.old-${process.pid}`;
+
+/**
+ * Dependencies published only as ES modules, inlined into the CommonJS build: require() of an ES
+ * module needs Node 20.19 or 22.12, and the runtime supports every Node 20. Everything else stays a
+ * require() of its own file or package.
+ */
+const INLINED = new Set(['cookie']);
+const inlineEsmOnly: Plugin = {
+  name: 'inline-esm-only',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === 'entry-point' || INLINED.has(args.path) || args.importer.includes('node_modules')
+        ? undefined
+        : { path: args.path, external: true },
+    );
+  },
+};
 
 const filesUnder = (folder: string, suffix: string): string[] =>
   readdirSync(folder, { recursive: true, withFileTypes: true })
@@ -35,6 +53,8 @@ try {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
+    bundle: true,
+    plugins: [inlineEsmOnly],
     logLevel: 'warning',
   });
   writeFileSync(join(cjs, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
