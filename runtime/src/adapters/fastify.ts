@@ -105,4 +105,4 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
  * Fastify plugin: `await app.register(sessions, { manager })`. Registered at the root it serves
  * every route; registered inside a plugin, only that plugin's routes (fastify's encapsulation).
  */
-export const sessions = fp(plugin, { fastify: '5.x', name: '@session-manager/runtime/fastify' });
+export const sessions = fp(plugin, { fastify: '4.x || 5.x', name: '@session-manager/runtime/fastify' });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
 import type { SessionError } from '../../src/errors.js';
-import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
+import { ALL_MAJORS, type RunningApp, startApp } from './support/apps.js';
 import { BACKENDS, createBackend, type TestBackend } from './support/backends.js';
 
 /**
@@ -9,7 +9,7 @@ import { BACKENDS, createBackend, type TestBackend } from './support/backends.js
  * a 5xx keeps no change; a streamed response carries the cookie in its headers and a change made
  * after the headers went out is not kept; HEAD behaves as GET; OPTIONS writes nothing.
  */
-const CASES = FRAMEWORKS.flatMap((framework) => BACKENDS.map((backend) => ({ framework, backend })));
+const CASES = ALL_MAJORS.flatMap((framework) => BACKENDS.map((backend) => ({ framework, backend })));
 
 describe.each(CASES)('$framework with the $backend backend', ({ framework, backend: kind }) => {
   let backend: TestBackend;

@@ -2,11 +2,11 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { CookieJar } from '../../../test/support/cookie-jar.js';
-import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
 import { sessionFileOf } from '../support/harness.js';
+import { ALL_MAJORS, type RunningApp, startApp } from './support/apps.js';
 import { BACKENDS, createBackend, monitorRedis, snapshotFolder, type TestBackend } from './support/backends.js';
 
-const CASES = FRAMEWORKS.flatMap((framework) => BACKENDS.map((backend) => ({ framework, backend })));
+const CASES = ALL_MAJORS.flatMap((framework) => BACKENDS.map((backend) => ({ framework, backend })));
 
 describe.each(CASES)('$framework with the $backend backend', ({ framework, backend: kind }) => {
   const redisUrl = inject('redisUrl');

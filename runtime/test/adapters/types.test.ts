@@ -30,6 +30,13 @@ describe('types', () => {
     expect(result.code).toBe(0);
   }, 60_000);
 
+  it("type them the same for an app on express 4, fastify 4 and koa 2, with those majors' own types", async () => {
+    // Through the built package, with `express`, `fastify` and `koa` mapped to the older majors.
+    const result = await tsc('tsconfig.older-majors.json');
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  }, 60_000);
+
   it('export every adapter as a subpath, built from a source file, with types', () => {
     const pkg = JSON.parse(readFileSync(`${RUNTIME}package.json`, 'utf8')) as {
       exports: Record<string, unknown>;

@@ -5,10 +5,13 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import express from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
+import Fastify4 from 'fastify4';
 import { Hono } from 'hono';
 import { streamText } from 'hono/streaming';
 import Koa from 'koa';
+import Koa2 from 'koa2';
 import { sessions as expressSessions } from '../../../src/adapters/express.js';
 import { sessions as fastifySessions } from '../../../src/adapters/fastify.js';
 import { type SessionVariables, sessions as honoSessions } from '../../../src/adapters/hono.js';
@@ -30,6 +33,14 @@ declare module '../../../src/types.js' {
 
 export const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
+/**
+ * The older majors the adapters support (express 4, fastify 4, koa 2), installed under npm aliases.
+ * Each serves the same app as its framework's current major; their types are checked by the types test.
+ */
+export const OLDER_MAJORS = ['express4', 'fastify4', 'koa2'] as const;
+/** Every framework at every supported major. */
+export const ALL_MAJORS = [...FRAMEWORKS, ...OLDER_MAJORS] as const;
+export type AppKind = (typeof ALL_MAJORS)[number];
 
 export interface RunningApp {
   readonly url: string;
@@ -87,19 +98,26 @@ async function* streamed(s: Session) {
 }
 
 export async function startApp(
-  framework: Framework,
+  framework: AppKind,
   manager: SessionManager,
   options: AdapterOptions = {},
 ): Promise<RunningApp> {
+  // The older majors run the same code; typed as the current major, whose API the app keeps to.
   switch (framework) {
     case 'node':
       return listen(createServer(withSessions(manager, nodeHandler, options)));
     case 'express':
-      return listen(createServer(expressApp(manager, options)));
+      return listen(createServer(expressApp(express, manager, options)));
+    case 'express4':
+      return listen(createServer(expressApp(express4 as unknown as typeof express, manager, options)));
     case 'koa':
-      return listen(createServer(koaApp(manager, options).callback()));
+      return listen(createServer(koaApp(Koa, manager, options).callback()));
+    case 'koa2':
+      return listen(createServer(koaApp(Koa2 as unknown as typeof Koa, manager, options).callback()));
     case 'fastify':
-      return fastifyApp(manager, options);
+      return fastifyApp(Fastify, manager, options);
+    case 'fastify4':
+      return fastifyApp(Fastify4 as unknown as typeof Fastify, manager, options);
     case 'hono':
       return honoApp(manager, options);
   }
@@ -144,46 +162,68 @@ async function nodeHandler(
   }
 }
 
-function expressApp(manager: SessionManager, options: AdapterOptions) {
-  const app = express();
+/** An async express route whose rejection reaches express' error handling, as express 5 does itself and 4 does not. */
+const route =
+  (handler: (req: express.Request, res: express.Response) => Promise<void>): express.RequestHandler =>
+  (req, res, next) => {
+    handler(req, res).catch(next);
+  };
+
+function expressApp(createApp: typeof express, manager: SessionManager, options: AdapterOptions) {
+  const app = createApp();
   app.set('env', 'test'); // express' final handler logs errors outside 'test'
   app.use(expressSessions(manager, options));
-  app.use(express.json());
+  app.use(createApp.json());
   app.post('/note', (req, res) => {
     res.type('text/plain').send(saveNote(req.body));
   });
   app.get('/counter', (req, res) => {
     res.type('text/plain').send(visit(req.session));
   });
-  app.get('/bump', async (_req, res) => {
-    res.type('text/plain').send(await viaAccessor());
-  });
-  app.get('/peek', async (_req, res) => {
-    res.type('text/plain').send(await peek());
-  });
-  app.get('/context', async (_req, res) => {
-    res.type('text/plain').send(await contextState());
-  });
-  app.get('/throw', async (req) => {
-    req.session.counter = 1000;
-    await sleep(1);
-    throw new Error('boom');
-  });
+  app.get(
+    '/bump',
+    route(async (_req, res) => {
+      res.type('text/plain').send(await viaAccessor());
+    }),
+  );
+  app.get(
+    '/peek',
+    route(async (_req, res) => {
+      res.type('text/plain').send(await peek());
+    }),
+  );
+  app.get(
+    '/context',
+    route(async (_req, res) => {
+      res.type('text/plain').send(await contextState());
+    }),
+  );
+  app.get(
+    '/throw',
+    route(async (req) => {
+      req.session.counter = 1000;
+      await sleep(1);
+      throw new Error('boom');
+    }),
+  );
   app.get('/fail', (req, res) => {
     req.session.counter = 500;
     res.status(500).send('failed');
   });
-  app.get('/stream', async (req, res) => {
-    visit(req.session);
-    res.type('text/plain');
-    for await (const chunk of streamed(req.session)) res.write(chunk);
-    res.end();
-  });
+  app.get(
+    '/stream',
+    route(async (req, res) => {
+      visit(req.session);
+      res.type('text/plain');
+      for await (const chunk of streamed(req.session)) res.write(chunk);
+      res.end();
+    }),
+  );
   return app;
 }
 
-function koaApp(manager: SessionManager, options: AdapterOptions) {
-  const app = new Koa();
+function koaApp(App: typeof Koa, manager: SessionManager, options: AdapterOptions) {
+  const app = new App();
   app.silent = true; // koa logs every thrown error otherwise
   app.use(koaSessions(manager, options));
   app.use(async (ctx) => {
@@ -224,8 +264,12 @@ function koaApp(manager: SessionManager, options: AdapterOptions) {
   return app;
 }
 
-async function fastifyApp(manager: SessionManager, options: AdapterOptions): Promise<RunningApp> {
-  const app = Fastify();
+async function fastifyApp(
+  createApp: typeof Fastify,
+  manager: SessionManager,
+  options: AdapterOptions,
+): Promise<RunningApp> {
+  const app = createApp();
   await app.register(fastifySessions, { manager, ...options });
   app.post('/note', async (request, reply) => {
     reply.type('text/plain');
