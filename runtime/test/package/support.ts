@@ -27,11 +27,21 @@ export function buildRuntimeIfStale(): void {
 }
 
 /** `npm pack` of a package folder into a new temp folder; the tarball's path. */
-export async function pack(folder: string): Promise<string> {
+export async function pack(folder: string, args: string[] = []): Promise<string> {
+  return (await packWithFiles(folder, args)).tarball;
+}
+
+/** `npm pack` of a package folder into a new temp folder: the tarball's path and the files it holds. */
+export async function packWithFiles(
+  folder: string,
+  args: string[] = [],
+): Promise<{ tarball: string; files: string[] }> {
   const destination = mkdtempSync(join(tmpdir(), 'session-manager-pack-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: folder });
-  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-  return join(destination, filename);
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', destination, ...args], {
+    cwd: folder,
+  });
+  const [{ filename, files }] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+  return { tarball: join(destination, filename), files: files.map((file) => file.path).sort() };
 }
 
 /**
