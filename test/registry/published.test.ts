@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ describe('the packages', () => {
   });
 });
 
-describe('published to a local npm registry', () => {
+describe.concurrent('published to a local npm registry', () => {
   let npmrc: string;
 
   beforeAll(async () => {
@@ -95,20 +95,7 @@ describe('published to a local npm registry', () => {
     );
     expectSuccess(generated, 'npx create-session-manager');
 
-    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-    };
-    expect(manifest.dependencies['@session-manager/runtime']).toBe(`^${RUNTIME_VERSION}`);
-    const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { version?: string; resolved?: string; link?: boolean }>;
-    };
-    expect(lock.packages['node_modules/@session-manager/runtime']).toMatchObject({
-      version: RUNTIME_VERSION,
-      resolved: `${registry.url}@session-manager/runtime/-/runtime-${RUNTIME_VERSION}.tgz`,
-    });
-    const installed = join(app, 'node_modules/@session-manager/runtime');
-    expect(lstatSync(installed).isDirectory()).toBe(true); // a copy from the tarball, not a link
-    expect(existsSync(join(installed, 'src'))).toBe(false);
+    expectInstalledFromRegistry(app, registry.url);
     expectNothingPointsInto(app, ROOT);
 
     const test = await npm(['test'], app);
@@ -116,7 +103,44 @@ describe('published to a local npm registry', () => {
     expect(test.stdout).toMatch(/^# fail 0$/m);
     expect(test.stdout).not.toMatch(/^# pass 0$/m);
   }, 300_000);
+  // An existing CommonJS app (node:http, no test runner): add mode, the runtime loaded with require.
+  it("runs `npx create-session-manager` in an existing CommonJS app; its new test passes against the registry's runtime", async (context) => {
+    if (!registry) return context.skip(unavailable);
+    const app = join(workspace.path, 'existing-app');
+    cpSync(join(ROOT, 'test/fixtures/existing-apps/node-http-cjs'), app, { recursive: true });
+    const generated = await npx(
+      ['--yes', 'create-session-manager', '--framework', 'node', '--backend', 'cookies', '--yes'],
+      app,
+    );
+    expectSuccess(generated, 'npx create-session-manager');
+    expect(generated.stdout).toContain('JavaScript, CommonJS');
+    expectInstalledFromRegistry(app, registry.url);
+    expectNothingPointsInto(app, ROOT);
+
+    const test = await npm(['test'], app);
+    expectSuccess(test, 'npm test');
+    expect(test.stdout).toMatch(/^# fail 0$/m);
+    expect(test.stdout).toMatch(/^# pass [1-9]/m);
+  }, 300_000);
 });
+
+/** The runtime at the range the generator wrote, installed from the registry as a copy of its tarball. */
+function expectInstalledFromRegistry(app: string, registryUrl: string): void {
+  const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  expect(manifest.dependencies['@session-manager/runtime']).toBe(`^${RUNTIME_VERSION}`);
+  const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; resolved?: string }>;
+  };
+  expect(lock.packages['node_modules/@session-manager/runtime']).toMatchObject({
+    version: RUNTIME_VERSION,
+    resolved: `${registryUrl}@session-manager/runtime/-/runtime-${RUNTIME_VERSION}.tgz`,
+  });
+  const installed = join(app, 'node_modules/@session-manager/runtime');
+  expect(lstatSync(installed).isDirectory()).toBe(true); // a copy from the tarball, not a link
+  expect(existsSync(join(installed, 'src'))).toBe(false);
+}
 
 /** Every file of the project outside node_modules, and the installed packages' links, are free of `checkout`. */
 function expectNothingPointsInto(project: string, checkout: string): void {
@@ -153,8 +177,14 @@ function npm(args: string[], cwd: string): Promise<CliResult> {
   return collect(spawn('npm', args, { cwd, env: userNpmEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
+// One npx at a time: both tests' runs install create-session-manager into the same npx cache folder.
+let npxTurn: Promise<unknown> = Promise.resolve();
 function npx(args: string[], cwd: string): Promise<CliResult> {
-  return collect(spawn('npx', args, { cwd, env: userNpmEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  const result = npxTurn.then(() =>
+    collect(spawn('npx', args, { cwd, env: userNpmEnv(), stdio: ['ignore', 'pipe', 'pipe'] })),
+  );
+  npxTurn = result.catch(() => undefined);
+  return result;
 }
 
 /**
