@@ -1,10 +1,15 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync, scryptSync } from 'node:crypto';
 import { SessionConfigError } from './errors.js';
 
 /**
  * Sealing of cookie sessions: AES-256-GCM (authenticated encryption) with keys derived once per
- * secret by HKDF, a random 96-bit IV per seal, and a key id in the clear so that a cookie sealed
- * with an older secret of the rotation list opens without trying every key.
+ * secret, a random 96-bit IV per seal, and a key id in the clear so that a cookie sealed with an
+ * older secret of the rotation list opens without trying every key.
+ *
+ * A secret is stretched by scrypt (deliberately slow, and memory-hard) before HKDF splits it into
+ * the AES key and the key id: whoever holds a cookie and tries to guess the secret offline pays one
+ * scrypt per guess, whether the guess is checked against the GCM tag or the key id. Requests never
+ * pay it: it runs once per secret and process, when a manager is made.
  *
  *   v1.<key id>.<base64url(iv | ciphertext | tag)>
  *
@@ -13,10 +18,22 @@ import { SessionConfigError } from './errors.js';
  */
 
 export const MIN_SECRET_LENGTH = 32;
+/** What the variety estimate (`estimatedSecretBits`) must reach; 32 random hex characters score above it. */
+export const MIN_SECRET_BITS = 100;
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const SALT = 'create-session-manager/cookies/v1';
+/**
+ * How a secret becomes keys: scrypt with this salt and cost (2^15 blocks of 1 KB, so 32 MB of memory
+ * for a moment, once per secret and process), then HKDF-SHA256 of its output, with the same salt.
+ */
+export const KEY_DERIVATION = {
+  salt: 'create-session-manager/cookies/v1',
+  N: 2 ** 15,
+  r: 8,
+  p: 1,
+  maxmem: 64 * 1024 * 1024,
+} as const;
 
 interface Key {
   id: string;
@@ -100,16 +117,82 @@ function nextIv(): Buffer {
   return iv;
 }
 
-function weakSecretError(index: number, length: number): SessionConfigError {
-  return new SessionConfigError(
-    `Session secret${index > 0 ? ` #${index + 1}` : ''} is ${length} characters long; at least ${MIN_SECRET_LENGTH} are needed. ` +
-      `Make one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`,
-  );
+const HOW_TO_MAKE_ONE =
+  "Make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\" " +
+  '(or: openssl rand -base64 32).';
+
+function weakSecretError(index: number, why: string): SessionConfigError {
+  return new SessionConfigError(`Session secret${index > 0 ? ` #${index + 1}` : ''} ${why} ${HOW_TO_MAKE_ONE}`);
 }
 
+/** The sizes of the character classes a secret draws from (lower, upper, digits, the rest of ASCII). */
+function alphabetSize(secret: string): number {
+  let size = 0;
+  if (/[a-z]/.test(secret)) size += 26;
+  if (/[A-Z]/.test(secret)) size += 26;
+  if (/[0-9]/.test(secret)) size += 10;
+  if (/[^a-zA-Z0-9]/.test(secret)) size += 33;
+  return size;
+}
+
+/**
+ * A rough upper bound of the bits of randomness in a secret: each character that does not continue
+ * a repeat (three or more characters seen earlier in the secret) counts log2 of the size of the
+ * character classes the secret uses. Repetition and small alphabets score low (32 identical
+ * characters: 5 bits; `password` four times: 38); random text of 32 characters scores well over
+ * 100. It cannot tell a sentence or a known password from random text: only a random secret is safe.
+ */
+export function estimatedSecretBits(whole: string): number {
+  // Past a few hundred characters the estimate is far above the bar anyway; this bounds its cost.
+  const secret = whole.slice(0, 512);
+  let fresh = 0;
+  for (let at = 0; at < secret.length; ) {
+    let longest = 0;
+    for (let from = 0; from < at; from++) {
+      let length = 0;
+      while (at + length < secret.length && secret[from + length] === secret[at + length]) length++;
+      if (length > longest) longest = length;
+    }
+    if (longest >= 3) at += longest;
+    else {
+      fresh++;
+      at++;
+    }
+  }
+  return fresh * Math.log2(Math.max(2, alphabetSize(secret)));
+}
+
+function checkSecret(secret: unknown, index: number): string {
+  if (typeof secret !== 'string') throw new SessionConfigError(`Session secret #${index + 1} must be a string.`);
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw weakSecretError(index, `is ${secret.length} characters long; at least ${MIN_SECRET_LENGTH} are needed.`);
+  }
+  const bits = estimatedSecretBits(secret);
+  if (bits < MIN_SECRET_BITS) {
+    throw weakSecretError(
+      index,
+      `has too little variety to be guessed only by brute force (about ${Math.round(bits)} bits; at least ${MIN_SECRET_BITS} are needed: no long repeats, several kinds of characters).`,
+    );
+  }
+  return secret;
+}
+
+/**
+ * Keys already derived in this process, by secret: scrypt is slow on purpose, and an app (or a test
+ * suite) that makes several managers with one secret pays it once.
+ */
+const derived = new Map<string, Key>();
+
 function deriveKey(secret: string): Key {
-  const derive = (info: string, bytes: number) => Buffer.from(hkdfSync('sha256', secret, SALT, info, bytes));
-  return { id: derive('key id', 6).toString('base64url'), key: derive('aes-256-gcm', 32) };
+  const known = derived.get(secret);
+  if (known !== undefined) return known;
+  const { salt, N, r, p, maxmem } = KEY_DERIVATION;
+  const stretched = scryptSync(secret, salt, 32, { N, r, p, maxmem });
+  const expand = (info: string, bytes: number) => Buffer.from(hkdfSync('sha256', stretched, salt, info, bytes));
+  // The key id comes from the stretched secret too: checking a guess against it costs a scrypt.
+  const key = { id: expand('key id', 6).toString('base64url'), key: expand('aes-256-gcm', 32) };
+  derived.set(secret, key);
+  return key;
 }
 
 /** `Decoded`: what the caller keeps with a remembered cookie's plaintext (see Opened.decoded). */
@@ -122,11 +205,8 @@ export class Sealer<Decoded = unknown> {
   constructor(secrets: string | readonly string[], cookieName: string) {
     const list = typeof secrets === 'string' ? [secrets] : [...secrets];
     if (list.length === 0) throw new SessionConfigError('The cookies backend needs at least one secret.');
-    list.forEach((secret, index) => {
-      if (typeof secret !== 'string') throw new SessionConfigError(`Session secret #${index + 1} must be a string.`);
-      if (secret.length < MIN_SECRET_LENGTH) throw weakSecretError(index, secret.length);
-    });
-    const keys = list.map((secret): SealingKey => {
+    const checked = list.map(checkSecret);
+    const keys = checked.map((secret): SealingKey => {
       const key = deriveKey(secret);
       const header = `${VERSION}.${key.id}.`;
       return { ...key, header, aad: Buffer.from(header + cookieName) };

@@ -16,7 +16,7 @@ import { tempDir } from '../support/harness.js';
  */
 describe('two session middlewares on one express route', () => {
   const folder = tempDir('two-managers');
-  const cart = SessionManager.cookies('c'.repeat(32), { cookieName: 'cart' });
+  const cart = SessionManager.cookies('cart-secret-0123456789-abcdefghijklmn', { cookieName: 'cart' });
   const login = SessionManager.files({ directory: folder.path, cookieName: 'login' });
   let server: Server;
   let url: string;
