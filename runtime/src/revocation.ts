@@ -75,8 +75,8 @@ export interface RedisRevocationOptions {
 }
 
 /**
- * Revoked ids in redis, shared by every process and server of the app: `SET prefix+id {} EX <lifetime,
- * rounded up to the second>` on revoke, a lookup on load. The key's TTL runs on redis' clock from the
+ * Revoked ids in redis, shared by every process and server of the app: a key `prefix+id` with a TTL
+ * of the lifetime (written by the redis store's write script) on revoke, a lookup on load. The key's TTL runs on redis' clock from the
  * moment redis records it, never from a time the app computed earlier, so it outlives every copy of the
  * cookie. Commands are bounded and fail fast like the redis store's, with a SessionStoreError (the
  * adapters answer 503).
