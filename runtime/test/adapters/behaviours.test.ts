@@ -5,7 +5,7 @@ import { ALL_MAJORS, type RunningApp, startApp } from './support/apps.js';
 import { BACKENDS, createBackend, type TestBackend } from './support/backends.js';
 
 /**
- * The decisions docs-drafts/adapters.md states, for every adapter and backend: a thrown handler or
+ * The decisions the README ("When the session is saved") states, for every adapter and backend: a thrown handler or
  * a 5xx keeps no change; a streamed response carries the cookie in its headers and a change made
  * after the headers went out is not kept; HEAD behaves as GET; OPTIONS writes nothing.
  */
