@@ -20,9 +20,9 @@ const fresh = `${outdir}.new-${process.pid}`;
 const old = `${outdir}.old-${process.pid}`;
 
 /**
- * Dependencies published only as ES modules, inlined into the CommonJS build: require() of an ES
- * module needs Node 20.19 or 22.12, and the runtime supports every Node 20. Everything else stays a
- * require() of its own file or package.
+ * Dependencies inlined into the CommonJS build, so it never depends on how a dependency is published
+ * (require() of an ES module needs Node 20.19 or 22.12, and the runtime supports every Node 20).
+ * Everything else stays a require() of its own file or package.
  */
 const INLINED = new Set(['cookie']);
 const inlineEsmOnly: Plugin = {

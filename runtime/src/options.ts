@@ -1,4 +1,4 @@
-import { stringifySetCookie } from 'cookie';
+import { type SetCookie, stringifySetCookie } from 'cookie';
 import { SessionConfigError } from './errors.js';
 import type { RevocationList } from './revocation.js';
 
@@ -190,7 +190,7 @@ const COOKIE_DATA_ELSEWHERE: Record<string, string> = {
  * Checks one attribute with the `cookie` package's own rules (the ones it applies when it writes a
  * Set-Cookie), so a value that would break or be dropped from the header is refused at start-up.
  */
-function checkWithCookieRules(what: string, attributes: Parameters<typeof stringifySetCookie>[0]): void {
+function checkWithCookieRules(what: string, attributes: SetCookie): void {
   try {
     stringifySetCookie(attributes);
   } catch (error) {
