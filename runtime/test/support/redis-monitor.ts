@@ -1,5 +1,38 @@
 import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+
+/**
+ * A MONITOR connection on a plain socket. ioredis' own `monitor()` switches to monitor parsing only a
+ * promise turn after MONITOR's OK, so a command line that arrives in the same chunk as the OK (another
+ * client's INFO, say) meets an empty command queue and fails the connection ("Command queue state
+ * error"). Here every line after the OK is a command. Arguments are read as ioredis reads them.
+ */
+async function openMonitor(url: string, onCommand: (args: string[]) => void): Promise<Socket> {
+  const socket = url.startsWith('redis://') ? connect(Number(new URL(url).port), new URL(url).hostname) : connect(url);
+  socket.setEncoding('utf8');
+  let buffer = '';
+  let started: () => void = () => {};
+  const ok = new Promise<void>((resolve, reject) => {
+    started = resolve;
+    socket.once('error', reject);
+  });
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (line === '+OK') started();
+      else if (line.startsWith('+')) {
+        const quoted = line.slice(line.indexOf('"') + 1, -1);
+        onCommand(quoted.split('" "').map((arg) => arg.replace(/\\"/g, '"')));
+      }
+    }
+  });
+  socket.write('MONITOR\r\n');
+  await ok;
+  return socket;
+}
 
 /**
  * The commands redis receives for keys under a prefix, seen through a MONITOR connection. MONITOR
@@ -7,13 +40,11 @@ import { Redis } from 'ioredis';
  * command sent before has been seen too (a barrier, never a sleep).
  */
 export async function watchRedis(url: string, prefix: string) {
-  const monitorClient = new Redis(url);
   const markerClient = new Redis(url);
-  const monitor = await monitorClient.monitor();
   /** Every command that names a key under the prefix, in order, markers left out. */
   const seen: string[][] = [];
   const waiting = new Map<string, () => void>();
-  monitor.on('monitor', (_time: string, args: string[]) => {
+  const monitor = await openMonitor(url, (args) => {
     const release = waiting.get(args[1] ?? '');
     if (release) release();
     else if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
@@ -42,8 +73,7 @@ export async function watchRedis(url: string, prefix: string) {
       return seen.slice(start).map(([command = '', ...rest]) => [command.toUpperCase(), ...rest]);
     },
     close(): void {
-      monitor.disconnect();
-      monitorClient.disconnect();
+      monitor.destroy();
       markerClient.disconnect();
     },
   };
