@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { CookieJar } from '../../../../test/support/cookie-jar.js';
 
 /** One request of the traffic. */
@@ -10,6 +11,8 @@ export interface Sample {
   body: string;
   /** The visit count a 200 answered. */
   counter: number | undefined;
+  /** Whether the response set a cookie. */
+  setCookie: boolean;
 }
 
 export interface FailoverFigures {
@@ -29,6 +32,12 @@ export interface FailoverFigures {
   longestMs: number;
   /** Sessions that came back empty (their counter started again at 1). */
   sessionsLost: number;
+  /** The workers whose session came back empty. */
+  lostWorkers: number[];
+  /** Workers whose session the server that took over did not hold at the kill (undefined: not checked). */
+  missingOnReplica: number[] | undefined;
+  /** Failed requests (not 200) that set a cookie: a failure must leave the visitor's cookie alone. */
+  failuresSettingCookies: number;
   /** Acknowledged visits that a later 200 did not count (a write acknowledged, then lost). */
   writesLost: number;
 }
@@ -41,8 +50,12 @@ export interface TrafficOptions {
   warmUpVisits?: number;
   /** Traffic before the kill. */
   beforeKillMs?: number;
-  /** Picks and kills a server, knowing each worker's session id; resolves when it is dead. */
-  kill(sessionIds: string[]): Promise<{ hitWorkers: number[] }>;
+  /**
+   * Picks and kills a server, knowing each worker's session id; resolves when it is dead. It may
+   * also say which workers' sessions the replica that will take over did not hold just before the
+   * kill: replication is asynchronous, so those are the only sessions the failover may lose.
+   */
+  kill(sessionIds: string[]): Promise<{ hitWorkers: number[]; missingOnReplica?: number[] }>;
   /** Runs after the kill, while the traffic goes on (for example: restart the killed node once replaced). */
   afterKill?(): Promise<void>;
   /** Gives up waiting for every worker to recover after this long. */
@@ -88,12 +101,22 @@ export async function failoverUnderTraffic(options: TrafficOptions): Promise<{
       const start = performance.now();
       let status = 0;
       let body = '';
+      let setCookies: string[] = [];
       try {
-        ({ status, body } = await jar.get(options.urlFor(index)));
+        ({ status, body, setCookies } = await jar.get(options.urlFor(index)));
       } catch (error) {
         body = String(error);
       }
-      samples.push({ worker: index, start, end: performance.now(), status, body, counter: counterOf(body) });
+      const end = performance.now();
+      samples.push({
+        worker: index,
+        start,
+        end,
+        status,
+        body,
+        counter: counterOf(body),
+        setCookie: setCookies.length > 0,
+      });
       // A visitor's pace, not a load test: leave the busy machine room for the servers' own work.
       await sleep(status === 200 ? 20 : 50);
     }
@@ -101,7 +124,7 @@ export async function failoverUnderTraffic(options: TrafficOptions): Promise<{
   const workers = jars.map((_, index) => worker(index));
 
   await sleep(options.beforeKillMs ?? 500);
-  const { hitWorkers } = await options.kill(sessionIds);
+  const { hitWorkers, missingOnReplica } = await options.kill(sessionIds);
   const killedAt = performance.now();
   const afterKill = options.afterKill?.();
 
@@ -117,12 +140,23 @@ export async function failoverUnderTraffic(options: TrafficOptions): Promise<{
   running = false;
   await Promise.all(workers);
 
-  return { samples, killedAt, figures: figuresOf(samples, killedAt, options.workers, hitWorkers) };
+  return {
+    samples,
+    killedAt,
+    figures: figuresOf(samples, killedAt, options.workers, hitWorkers, missingOnReplica),
+  };
 }
 
-function figuresOf(samples: Sample[], killedAt: number, workers: number, hitWorkers: number[]): FailoverFigures {
+function figuresOf(
+  samples: Sample[],
+  killedAt: number,
+  workers: number,
+  hitWorkers: number[],
+  missingOnReplica: number[] | undefined,
+): FailoverFigures {
   let recoveryMs: number | undefined = 0;
   let sessionsLost = 0;
+  const lostWorkers = new Set<number>();
   let writesLost = 0;
   for (let worker = 0; worker < workers; worker++) {
     const own = samples.filter((s) => s.worker === worker);
@@ -132,8 +166,10 @@ function figuresOf(samples: Sample[], killedAt: number, workers: number, hitWork
     let previous: number | undefined;
     for (const sample of own) {
       if (sample.counter === undefined) continue;
-      if (previous !== undefined && sample.counter === 1 && previous > 1) sessionsLost++;
-      else if (previous !== undefined && sample.counter <= previous) writesLost += previous - sample.counter + 1;
+      if (previous !== undefined && sample.counter === 1 && previous > 1) {
+        sessionsLost++;
+        lostWorkers.add(worker);
+      } else if (previous !== undefined && sample.counter <= previous) writesLost += previous - sample.counter + 1;
       previous = sample.counter;
     }
   }
@@ -147,6 +183,9 @@ function figuresOf(samples: Sample[], killedAt: number, workers: number, hitWork
     recoveryMs,
     longestMs: Math.max(...samples.map((s) => s.end - s.start)),
     sessionsLost,
+    lostWorkers: [...lostWorkers],
+    missingOnReplica,
+    failuresSettingCookies: samples.filter((s) => s.status !== 200 && s.setCookie).length,
     writesLost,
   };
 }
@@ -159,6 +198,28 @@ export function describeFigures(label: string, figures: FailoverFigures): string
     `${figures.unexpected.length === 0 ? 'yes' : 'no'}; ${figures.failedElsewhere} of them for sessions on other ` +
     `servers), ${figures.hitWorkers} of ${figures.workers} sessions on ` +
     `the killed master, recovered ${recovery} after the kill, longest request ${Math.round(figures.longestMs)} ms, ` +
-    `sessions lost ${figures.sessionsLost}, acknowledged writes lost ${figures.writesLost}`
+    `sessions lost ${figures.sessionsLost}${missing(figures)}, acknowledged writes lost ${figures.writesLost}`
   );
+}
+
+function missing(figures: FailoverFigures): string {
+  if (figures.missingOnReplica === undefined) return '';
+  return ` (${figures.missingOnReplica.length} not yet on the replica at the kill)`;
+}
+
+/**
+ * The indexes of `keys` that the redis server on `port` (a replica) does not hold. A cluster
+ * replica answers only after READONLY (otherwise it redirects to its master).
+ */
+export async function keysMissingOn(port: number, keys: string[], { cluster = false } = {}): Promise<number[]> {
+  const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    if (cluster) await redis.call('READONLY');
+    const held = await Promise.all(keys.map((key) => redis.exists(key)));
+    return held.flatMap((count, index) => (count === 0 ? [index] : []));
+  } finally {
+    redis.disconnect();
+  }
 }
