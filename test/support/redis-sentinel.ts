@@ -14,6 +14,8 @@ export interface SentinelDataServer {
   kill(): Promise<void>;
   /** Starts it again, empty, as a replica of the server on `replicaOf` (the master after a failover). */
   restart(replicaOf: number): Promise<void>;
+  /** What its processes printed (each start's log, in order): says what replication did when a test fails. */
+  log(): string;
 }
 
 export interface RedisSentinelSetup {
@@ -53,6 +55,7 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
     const first = await spawnOnFreePort((port) => spawnRedis(port, dataArgs(port, replicaOf)));
     processes.push(first);
     let current: RedisProcess | undefined = first;
+    const runs = [first];
     servers.push({
       port: first.port,
       get running() {
@@ -66,7 +69,9 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
         if (current) return;
         current = await spawnRedis(first.port, dataArgs(first.port, master));
         processes.push(current);
+        runs.push(current);
       },
+      log: () => runs.map((run) => run.output()).join('\n'),
     });
     return first.port;
   };
