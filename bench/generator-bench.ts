@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const fromRepo = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const OUR_BIN = fromRepo('bin/create-session-manager.js');
-const CREATE_VITE = fromRepo('node_modules/create-vite/index.js');
+// create-vite is the bench workspace's own dependency: resolved from here, wherever npm put it.
+const CREATE_VITE = createRequire(import.meta.url).resolve('create-vite/index.js');
 
 interface Scaffolder {
   name: string;

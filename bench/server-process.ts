@@ -6,12 +6,13 @@ import { pinnedTo, SERVER_CORE } from './system.js';
 
 /**
  * Where the contender servers are compiled to, so they run as plain JavaScript, as users run. Under
- * node_modules: packages resolve from there as from bench/, and linters leave it alone.
+ * the bench workspace's node_modules: packages resolve from there as from bench/ (its own
+ * dependencies first, then the root's), and linters leave it alone.
  */
-const COMPILED = 'node_modules/.cache/csm-bench-servers';
+const COMPILED = 'bench/node_modules/.cache/csm-bench-servers';
 
 /**
- * Compiles bench/contenders/*.ts to JavaScript (into `outDir`, which must be under node_modules so
+ * Compiles bench/contenders/*.ts to JavaScript (into `outDir`, which must be under bench/node_modules so
  * that the servers' imports resolve) (types are checked by `npm run typecheck`, not here).
  * Running the servers through tsx instead would add its loader thread (~35 MB RSS) to every server.
  */

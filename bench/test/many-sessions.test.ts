@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTENDERS } from '../../bench/contenders.js';
-import { measure, primeSessions, visitsNow } from '../../bench/load.js';
-import { compileServers, type ServerProcess, startServer } from '../../bench/server-process.js';
+import { CONTENDERS } from '../contenders.js';
+import { measure, primeSessions, visitsNow } from '../load.js';
+import { compileServers, type ServerProcess, startServer } from '../server-process.js';
 
 /**
  * The benchmark's many-users harness against a real contender server (node:http + this project's
@@ -19,7 +19,7 @@ describe('bench: the load is spread over many sessions', () => {
   let folder: string;
   let server: ServerProcess;
   // Its own compiled copy, so a benchmark running meanwhile in the same checkout keeps its own.
-  const compiled = `node_modules/.cache/csm-bench-servers-test-${process.pid}`;
+  const compiled = `bench/node_modules/.cache/csm-bench-servers-test-${process.pid}`;
 
   beforeAll(async () => {
     if (!contender) throw new Error('node/files is not a contender any more');
