@@ -1,7 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NodePlopAPI } from 'node-plop';
 import { actionsFor, registerActionTypes } from './generators/actions.js';
 import type { Answers } from './generators/answers.js';
 import { DEFAULT_BACKEND, DEFAULT_FRAMEWORK } from './generators/catalogue.js';
+import { PARTIALS_DIR } from './generators/paths.js';
 import type { GeneratorData } from './generators/plan.js';
 import { promptsFor } from './generators/prompts.js';
 
@@ -16,6 +19,10 @@ export default function plopfile(plop: NodePlopAPI, config: PlopfileConfig = {})
 
   // Templates compare answers to pick their variant: {{#if (eq backend "redis")}}.
   plop.setHelper('eq', (a: unknown, b: unknown) => a === b);
+  // What several templates share ({{> session-options}}), one file each.
+  for (const file of readdirSync(PARTIALS_DIR)) {
+    plop.setPartial(file.replace(/\.hbs$/, ''), readFileSync(join(PARTIALS_DIR, file), 'utf8'));
+  }
   registerActionTypes(plop);
 
   plop.setGenerator('session-manager', {

@@ -31,24 +31,71 @@ export const FRAMEWORKS = {
   },
 } as const satisfies Record<string, Stack>;
 
+/**
+ * The runtime's defaults (`DEFAULTS` in @session-manager/runtime) that the generated session file
+ * spells out, so its reader sees every setting there is to change. A test checks that they are the
+ * runtime's.
+ */
+export const SESSION_DEFAULTS = {
+  expire: 3600,
+  secure: false,
+  sameSite: 'Lax',
+  cookieName: 'emt_session',
+  filenameTemplate: 'emt_%s.sess',
+  directory: './sessions',
+  prefix: 'emtsess:',
+  commandTimeout: 2000,
+  sweepInterval: 600,
+} as const;
+
+/**
+ * The settings a generated app reads from its environment: the value `.env` gets (and the code
+ * falls back to), and what `.env.example` says about it, a comment line each.
+ */
+export const ENV_VARIABLES = {
+  PORT: { value: '3000', about: ['Port of the server (npm start).'] },
+  SESSION_EXPIRE: { value: String(SESSION_DEFAULTS.expire), about: ['Seconds an unused session lives.'] },
+  SESSION_SECRET: {
+    // Left empty here: .env gets a fresh random secret instead.
+    value: '',
+    about: [
+      'The key that seals the session cookies: 32 or more random characters. Make one with',
+      `node -e "console.log(crypto.randomBytes(32).toString('base64url'))"`,
+      'To rotate it, put the new secret first and keep the old one after a comma',
+      '(SESSION_SECRET=new,old): cookies sealed with the old one still open and are re-sealed with',
+      'the new one. Drop the old one once SESSION_EXPIRE seconds have passed.',
+    ],
+  },
+  SESSION_DIR: {
+    value: SESSION_DEFAULTS.directory,
+    about: ['Folder of the session files, created when missing (relative to the working directory).'],
+  },
+  REDIS_URL: { value: 'redis://127.0.0.1:6379', about: ['The Redis server that keeps the sessions.'] },
+} as const satisfies Record<string, { value: string; about: readonly string[] }>;
+
+export type EnvVariable = keyof typeof ENV_VARIABLES;
+
+/** The variables every generated app reads, whatever its backend (not written to `.env`). */
+export const APP_ENV: readonly EnvVariable[] = ['PORT', 'SESSION_EXPIRE'];
+
 export const BACKENDS = {
   cookies: {
     label: 'cookies: the session sealed (AES-256-GCM) in the cookie, no server storage',
     dependencies: {},
     // What .env must define for this backend; SESSION_SECRET gets a fresh random value.
-    env: { SESSION_SECRET: '' },
+    env: ['SESSION_SECRET'],
   },
   files: {
     label: 'files: one JSON file per session on the server',
     dependencies: {},
-    env: { SESSION_DIR: './sessions' },
+    env: ['SESSION_DIR'],
   },
   redis: {
     label: 'redis: sessions in Redis, shared by every app server',
     dependencies: { ioredis: '^6.0.0' },
-    env: { REDIS_URL: 'redis://127.0.0.1:6379' },
+    env: ['REDIS_URL'],
   },
-} as const satisfies Record<string, Stack & { env: Record<string, string> }>;
+} as const satisfies Record<string, Stack & { env: readonly EnvVariable[] }>;
 
 /** Every generated project needs these to run (tsx) and check (typescript) its TypeScript. */
 export const TOOLING = {

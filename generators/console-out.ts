@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { styleText } from 'node:util';
 import type { Answers } from './answers.js';
-import { FRAMEWORKS, type Framework } from './catalogue.js';
+import { ENV_VARIABLES, FRAMEWORKS, type Framework } from './catalogue.js';
 import type { Language, Layout, Mode } from './layout.js';
 import type { ReportedKind } from './plan.js';
 import type { PackageManager } from './project.js';
@@ -110,7 +110,7 @@ export function printNextSteps(options: {
   if (where !== '') steps.push([`cd ${where.includes(' ') ? JSON.stringify(where) : where}`, '']);
   if (!options.installed) steps.push([manager === 'yarn' ? 'yarn' : `${manager} install`, '']);
   if (options.answers.backend === 'redis') {
-    steps.push(['', 'start Redis, or set REDIS_URL in .env (default redis://127.0.0.1:6379)']);
+    steps.push(['', `start Redis, or set REDIS_URL in .env (default ${ENV_VARIABLES.REDIS_URL.value})`]);
   }
   const { layout } = options;
   if (layout.mode === 'add') {
@@ -122,7 +122,10 @@ export function printNextSteps(options: {
     steps.push(['', 'then wire it in as above and visit /counter on your app']);
   } else {
     steps.push([run('test'), 'runs the counter test']);
-    steps.push([run('start'), 'serves http://127.0.0.1:3000/counter (PORT=<port> for another port)']);
+    steps.push([
+      run('start'),
+      `serves http://127.0.0.1:${ENV_VARIABLES.PORT.value}/counter (PORT=<port> for another port)`,
+    ]);
   }
   const width = Math.max(...steps.map(([command]) => command.length));
   const lines = steps.map(([command, why]) =>

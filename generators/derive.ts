@@ -6,21 +6,25 @@
  * esbuild, keeps every comment and blank line; the ES module syntax then rewritten to `require` and
  * `module.exports` from es-module-lexer's positions). prettier formats each result.
  *
- * Handlebars survives the trip: `{{#if}}` / `{{/if}}` lines become marker comments before the
- * transformation and are put back after it, and `{{value}}` may appear inside strings and comments.
+ * Handlebars survives the trip: block lines (`{{#if}}`, `{{/if}}`, a partial's `{{> name}}`) become
+ * marker comments before the transformation and are put back after it, at the marker's indentation
+ * (a partial indents its lines to match); every other `{{value}}`, in a string, a comment or where
+ * code goes (`?? {{defaults.expire}}`), stands in as an identifier meanwhile.
  */
 import { init, parse } from 'es-module-lexer';
 import { format } from 'prettier';
 import tsBlankSpace from 'ts-blank-space';
 import type { Variant } from './variants.js';
 
-const BLOCK_LINE = /^[ \t]*\{\{[#/^]|^[ \t]*\{\{else[ }]/;
-const MARKER = /^[ \t]*\/\/ @hbs (\d+)$/gm;
+const BLOCK_LINE = /^[ \t]*\{\{[#/^>]|^[ \t]*\{\{else[ }]/;
+const MARKER = /^([ \t]*)\/\/ @hbs (\d+)$/gm;
+const MUSTACHE = /\{\{\{?[^{}]*\}?\}\}/g;
+const STAND_IN = /__hbs(\d+)__/g;
 
 export async function deriveTemplate(source: string, variant: Variant, name: string): Promise<string> {
   if (variant === 'ts') return source;
   const blocks: string[] = [];
-  const protectedSource = source
+  const blockless = source
     .split('\n')
     .map((line) => {
       if (!BLOCK_LINE.test(line)) return line;
@@ -28,20 +32,33 @@ export async function deriveTemplate(source: string, variant: Variant, name: str
       return `// @hbs ${blocks.length - 1}`;
     })
     .join('\n');
+  const values: string[] = [];
+  const protectedSource = blockless.replace(MUSTACHE, (mustache) => {
+    values.push(mustache);
+    return `__hbs${values.length - 1}__`;
+  });
 
   let code = variant === 'ts-cjs' ? withoutJsExtensions(protectedSource, name) : stripTypes(protectedSource, name);
   if (variant === 'js-cjs') code = await toCommonJs(code, name);
   code = await format(code, { parser: variant === 'ts-cjs' ? 'typescript' : 'babel' });
 
   const seen: number[] = [];
-  const restored = code.replace(MARKER, (_line, index: string) => {
+  const restored = code.replace(MARKER, (_line, indent: string, index: string) => {
     seen.push(Number(index));
-    return blocks[Number(index)]!;
+    return indent + blocks[Number(index)]!;
   });
   if (seen.join() !== blocks.map((_, index) => index).join()) {
     throw new Error(`${name} (${variant}): handlebars blocks were lost or reordered by the transformation`);
   }
-  return restored;
+  const used = new Set<number>();
+  const withValues = restored.replace(STAND_IN, (_standIn, index: string) => {
+    used.add(Number(index));
+    return values[Number(index)]!;
+  });
+  if (used.size !== values.length) {
+    throw new Error(`${name} (${variant}): handlebars values were lost by the transformation`);
+  }
+  return withValues;
 }
 
 function stripTypes(source: string, name: string): string {
@@ -59,8 +76,8 @@ function stripTypes(source: string, name: string): string {
     .join('\n');
 }
 
-/** A relative import: `./x.js`, `../src/x.js`, or a path the template fills in (`{{testToSrc}}/x.js`). */
-const RELATIVE = /^(?:\.{1,2}\/|\{\{)/;
+/** A relative import: `./x.js`, `../src/x.js`, or a path the template fills in (`{{testToSrc}}/x.js`, standing in). */
+const RELATIVE = /^(?:\.{1,2}\/|__hbs\d+__)/;
 
 function withoutJsExtensions(source: string, name: string): string {
   let count = 0;

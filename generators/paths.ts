@@ -6,6 +6,8 @@ import { RUNTIME_RANGE } from './catalogue.js';
 // This file runs from generators/ in the sources and from dist/ once bundled: one level below the package root either way.
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
+/** Handlebars partials: text several templates share, written nowhere on its own. */
+export const PARTIALS_DIR = join(TEMPLATES_DIR, '_partials');
 
 /**
  * The spec written for @session-manager/runtime when --runtime is not given: the runtime next to

@@ -2,7 +2,15 @@ import { readFileSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type { NodePlopAPI } from 'node-plop';
 import type { Answers } from './answers.js';
-import { BACKENDS, FRAMEWORKS, RUNTIME_PACKAGE, TOOLING } from './catalogue.js';
+import {
+  APP_ENV,
+  BACKENDS,
+  ENV_VARIABLES,
+  FRAMEWORKS,
+  RUNTIME_PACKAGE,
+  SESSION_DEFAULTS,
+  TOOLING,
+} from './catalogue.js';
 import { derivedName, type Variant } from './variants.js';
 import { describeSystemError, GeneratorError } from './errors.js';
 import { type Layout, NEW_APP_STARTS, testVariantOf } from './layout.js';
@@ -28,6 +36,12 @@ interface TemplateData extends GeneratorData {
   runner: Layout['runner'];
   /** The path from the test's folder to session.<ext>'s folder, as an import starts it: `../src`, `.`. */
   testToSrc: string;
+  /** The runtime's defaults the session file spells out. */
+  defaults: typeof SESSION_DEFAULTS;
+  /** Each environment variable's default value, by name. */
+  env: Record<string, string>;
+  /** The variables .env.example lists, in order, with their comment lines. */
+  envExample: Array<{ name: string; value: string; about: readonly string[] }>;
 }
 
 export type ChangeKind = 'create' | 'update' | 'overwrite' | 'unchanged';
@@ -125,7 +139,14 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
   const envChange = mergedFile('.env', env ?? '', appendLines(envText, missingEnvLines(envText, wanted)), []);
   changes.push(env === undefined ? { ...envChange, mode: 0o600 } : envChange);
 
-  const templateData: TemplateData = { ...data, runner: layout.runner, testToSrc: testToSrc(layout) };
+  const templateData: TemplateData = {
+    ...data,
+    runner: layout.runner,
+    testToSrc: testToSrc(layout),
+    defaults: SESSION_DEFAULTS,
+    env: Object.fromEntries(Object.entries(ENV_VARIABLES).map(([name, { value }]) => [name, value])),
+    envExample: [...APP_ENV, ...BACKENDS[data.backend].env].map((name) => ({ name, ...ENV_VARIABLES[name] })),
+  };
   if (layout.mode === 'add') {
     // The user's .env.example only gains the variables it lacks, as .env does.
     const example = read('.env.example');
@@ -269,9 +290,9 @@ function exampleWithout(existing: string | undefined, rendered: string, sessionF
 }
 
 function envValues({ backend, secret }: GeneratorData): Record<string, string> {
-  const values: Record<string, string> = { ...BACKENDS[backend].env };
-  if ('SESSION_SECRET' in values) values.SESSION_SECRET = secret;
-  return values;
+  return Object.fromEntries(
+    BACKENDS[backend].env.map((name) => [name, name === 'SESSION_SECRET' ? secret : ENV_VARIABLES[name].value]),
+  );
 }
 
 /** A valid npm name from the folder's name. */
