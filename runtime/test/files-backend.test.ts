@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSy
 import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FilesStore } from '../src/backends/files.js';
+import { FilesStore, REMEMBERED_HASHES_PER_GENERATION } from '../src/backends/files.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import { type FilesOptions, resolveCommonOptions } from '../src/options.js';
@@ -153,6 +153,23 @@ describe('where and how sessions are written', () => {
     });
     expect(mode(directory)).toBe(0o700);
     expect((await manager.load(jar.header())).data.n).toBe(1);
+  });
+});
+
+describe('the remembered hashed names', () => {
+  it('finds the names of the last 8,192 ids or more, and never holds more than two generations', () => {
+    const store = new FilesStore({ directory, sweepInterval: 0 }, resolveCommonOptions({}));
+    const limit = 2 * REMEMBERED_HASHES_PER_GENERATION;
+    const ids = Array.from({ length: limit + 5000 }, () => newSessionId());
+    const first = ids.slice(0, 10_000).map((id) => store.pathOf(id));
+    // 10,000 users in turn: every one of their names is still remembered.
+    expect(store.rememberedHashes).toBe(10_000);
+    for (const id of ids.slice(10_000)) store.pathOf(id);
+    expect(store.rememberedHashes).toBeLessThanOrEqual(limit);
+    expect(store.rememberedHashes).toBeGreaterThanOrEqual(REMEMBERED_HASHES_PER_GENERATION);
+    // A forgotten name is worked out again, the same.
+    expect(ids.slice(0, 10_000).map((id) => store.pathOf(id))).toEqual(first);
+    expect(store.rememberedHashes).toBeLessThanOrEqual(limit);
   });
 });
 

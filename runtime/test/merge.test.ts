@@ -1,4 +1,13 @@
-import { existsSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesStore } from '../src/backends/files.js';
@@ -172,5 +181,27 @@ describe('files store: the merge lock between processes', () => {
     expect(await store.update(id, '{"a":2}', Date.now() + 60_000, '{"a":1}')).toBe('stored');
     expect(stored()).toEqual({ a: 2 });
     expect(existsSync(lockOf())).toBe(false);
+  });
+
+  it('breaks a lock left as a second name of the session file (its holder died after its rename), by the file age', async () => {
+    await store.write(id, '{"a":1}', Date.now() + 60_000);
+    const file = sessionFileOf(dir.path, id);
+    // The lock is a name of the holder's temp file, which its rename made the session file.
+    linkSync(file, lockOf());
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(file, past, past);
+    expect(await store.update(id, '{"a":2}', Date.now() + 60_000, '{"a":1}')).toBe('stored');
+    expect(stored()).toEqual({ a: 2 });
+    expect(existsSync(lockOf())).toBe(false);
+    // The session file is a file of its own again, with no other name left in the folder.
+    expect(statSync(file).nlink).toBe(1);
+    expect(readdirSync(dir.path).filter((name) => name.endsWith('.lock') || name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an update refused under the lock (the session file is gone) leaves no temp file or lock', async () => {
+    await store.write(id, '{"a":1}', Date.now() + 60_000);
+    unlinkSync(sessionFileOf(dir.path, id));
+    expect(await store.update(id, '{"a":2}', Date.now() + 60_000, '{"a":1}')).toBe('refused');
+    expect(readdirSync(dir.path).filter((name) => name.endsWith('.lock') || name.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import {
   closeSync,
   constants,
   fstatSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -31,8 +32,11 @@ import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
 const ORPHAN_TEMP_MS = 60_000;
 /** The names `writeAtomically` gives its temp files: a per-process random half, then a counter. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
-/** How many ids' hashed names are remembered (about 150 bytes each). */
-const REMEMBERED_HASHES = 4096;
+/**
+ * How many ids' hashed names one generation remembers (about 150 bytes each); two generations are
+ * kept, so a name used within the last 8,192 to 16,384 ids is found.
+ */
+export const REMEMBERED_HASHES_PER_GENERATION = 8192;
 /** A retired id's marker: a hidden name, so no filenameTemplate can produce it. */
 const MARKER_SUFFIX = '.retired';
 const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
@@ -41,11 +45,13 @@ const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLL
 /** A session's merge lock: a hidden name, made only if it does not exist. */
 const LOCK_SUFFIX = '.lock';
 const LOCK_NAME = /^\.[A-Za-z0-9_-]{43}\.lock$/;
-const LOCK_FLAGS =
+/** A temp file is made only if its name is free: never a file written through. */
+const TEMP_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 /**
- * A lock is held for one synchronous read, merge and rename: one older than this was left by a
- * process that died holding it. Waiting for a live one gives up after the same time.
+ * A lock is held for one synchronous read, merge and rename: one whose file was last modified
+ * longer ago than this was left by a process that died holding it. Waiting for a live one gives up
+ * after the same time.
  */
 const LOCK_STALE_MS = 2000;
 
@@ -71,7 +77,8 @@ export class FilesStore implements SessionStore {
   private readonly after: string;
   private readonly expireMs: number;
   private readonly key: Buffer;
-  private readonly hashes = new Map<string, string>();
+  private hashes = new Map<string, string>();
+  private olderHashes = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly merge: boolean;
   private sweeping: Promise<void> | undefined;
@@ -108,17 +115,24 @@ export class FilesStore implements SessionStore {
 
   /**
    * The hashed name of an id, remembered for the ids seen recently: a request reads and writes
-   * its session's file, and an HMAC costs more than the lookup. Bounded: forgotten all at once
-   * when full.
+   * its session's file, and an HMAC costs more than the lookup. Bounded, without per-entry
+   * bookkeeping: two generations of Maps, the older one dropped when the newer one is full.
    */
   private hashOf(id: string): string {
     let hash = this.hashes.get(id);
-    if (hash === undefined) {
-      if (this.hashes.size >= REMEMBERED_HASHES) this.hashes.clear();
-      hash = hashedName(this.key, id);
-      this.hashes.set(id, hash);
+    if (hash !== undefined) return hash;
+    hash = this.olderHashes.get(id) ?? hashedName(this.key, id);
+    if (this.hashes.size >= REMEMBERED_HASHES_PER_GENERATION) {
+      this.olderHashes = this.hashes;
+      this.hashes = new Map();
     }
+    this.hashes.set(id, hash);
     return hash;
+  }
+
+  /** How many hashed names are remembered now; never more than two generations. */
+  get rememberedHashes(): number {
+    return this.hashes.size + this.olderHashes.size;
   }
 
   /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
@@ -173,7 +187,7 @@ export class FilesStore implements SessionStore {
     // Another process may be merging into the same file: one at a time, under a lock. Within this
     // process the lock is always free here, as the read, merge and rename below are synchronous.
     const lock = join(this.directory, `.${this.hashOf(id)}${LOCK_SUFFIX}`);
-    await this.lock(lock, path);
+    const temp = await this.lock(lock, path);
     try {
       // Written back only while the file is still there: a retired, expired or swept session stays
       // gone. A session another request changed since this one loaded it gets this request's changes
@@ -183,37 +197,57 @@ export class FilesStore implements SessionStore {
       const stored = dataOf(current, Date.now());
       if (stored === undefined) return 'refused';
       const merged = stored === baseline ? text : (mergeChanges(stored, baseline, text) ?? text);
-      return this.replace(id, path, merged, expiresAt);
+      return this.replace(id, path, merged, expiresAt, temp);
     } finally {
+      temp.discard();
       removeQuietly(lock);
     }
   }
 
-  /** Takes the merge lock: waits while another process holds it, breaks one its holder left behind. */
-  private async lock(lock: string, path: string): Promise<void> {
+  /**
+   * Takes the merge lock: waits while another process holds it, breaks one its holder left behind.
+   * The lock is a second name (a hard link, made only if the name is free) of the temp file the
+   * update will write and rename: a new file costs the file system far more than a new name, and
+   * the update needs the temp file anyway. Its modification time is the holder's (made, then
+   * written just before the rename), so a lock left by a process that died ages like a lock file.
+   */
+  private async lock(lock: string, path: string): Promise<TempFile> {
+    let temp: TempFile;
+    try {
+      temp = new TempFile(this.directory);
+    } catch (error) {
+      throw storeError('write', path, error);
+    }
     const started = Date.now();
     for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
       try {
-        closeSync(openSync(lock, LOCK_FLAGS, 0o600));
-        return;
+        linkSync(temp.path, lock);
+        return temp;
       } catch (error) {
-        if (!isCode(error, 'EEXIST')) throw storeError('write', path, error);
+        if (!isCode(error, 'EEXIST')) {
+          temp.discard();
+          throw storeError('write', path, error);
+        }
       }
       const held = lstatSync(lock, { throwIfNoEntry: false });
       if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS) removeQuietly(lock);
       else if (Date.now() - started > LOCK_STALE_MS) {
+        temp.discard();
         throw new SessionStoreError('files', 'write', `Session file ${path} stayed locked by another process.`);
       } else await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
-  /** Renames `text` over the session's file if the file is still there (and the id not retired). */
-  private replace(id: string, path: string, text: string, expiresAt: number): WriteOutcome {
+  /**
+   * Renames `text` over the session's file if the file is still there (and the id not retired),
+   * through `temp` when the caller made it already (the merge lock's).
+   */
+  private replace(id: string, path: string, text: string, expiresAt: number, temp?: TempFile): WriteOutcome {
     // The check and the rename run in one synchronous step, so no other request of this process
     // comes between them.
     if (!this.exists(path, 'write')) return 'refused';
     try {
-      this.writeAtomically(path, `{"expires":${expiresAt},"data":${text}}\n`);
+      this.writeAtomically(path, `{"expires":${expiresAt},"data":${text}}\n`, temp);
     } catch (error) {
       if (isCode(error, 'ENOENT')) return 'refused'; // the folder itself is gone, and the session with it
       throw storeError('write', path, error);
@@ -287,16 +321,49 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  private writeAtomically(path: string, contents: string): void {
-    const temp = join(this.directory, nextTempName());
+  private writeAtomically(path: string, contents: string, made?: TempFile): void {
+    const temp = made ?? new TempFile(this.directory);
     try {
-      // 'wx': a temp name that somehow exists is an error, never a file written through.
-      writeFileSync(temp, contents, { flag: 'wx', mode: 0o600 });
-      renameSync(temp, path);
-    } catch (error) {
-      removeQuietly(temp);
-      throw error;
+      temp.renameOver(path, contents);
+    } finally {
+      if (made === undefined) temp.discard();
     }
+  }
+}
+
+/**
+ * A temp file beside the session files (0600, made only if its name is free), written once and
+ * renamed over a session's file, so a reader or a crash never sees half a file.
+ */
+class TempFile {
+  readonly path: string;
+  private fd: number | undefined;
+  private renamed = false;
+
+  constructor(directory: string) {
+    this.path = join(directory, nextTempName());
+    this.fd = openSync(this.path, TEMP_FLAGS, 0o600);
+  }
+
+  renameOver(target: string, contents: string): void {
+    const fd = this.fd as number;
+    this.fd = undefined;
+    try {
+      writeFileSync(fd, contents);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(this.path, target);
+    this.renamed = true;
+  }
+
+  /** Closes it and removes it, unless it became a session's file. */
+  discard(): void {
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    if (!this.renamed) removeQuietly(this.path);
   }
 }
 
