@@ -9,6 +9,8 @@
  *   into a Set-Cookie; decrypt a cookie it did not seal itself) and nothing else: how far a cookies
  *   target can be reached at all. Its `seal-floor-context` twin also runs each request inside an
  *   AsyncLocalStorage, as an importable `session` needs: the least a library that offers one can do.
+ *   `file-floor` is the same for files: one session file read, and on a change written to a temp
+ *   file renamed over it, with nothing else.
  * - `needs`: a redis-server or a fresh temp folder the orchestrator provides.
  */
 
@@ -108,6 +110,12 @@ export const CONTENDERS: readonly Contender[] = [
     kind: 'floor',
     storage: 'sealed cookie',
   }),
+  row('express', 'file-floor', {
+    label: 'express + bare atomic session file',
+    kind: 'floor',
+    storage: 'files',
+    needs: 'files',
+  }),
 
   row('fastify', 'bare', { label: 'fastify (no session)', kind: 'bare', storage: '-' }),
   row('fastify', 'cookies', {
@@ -157,9 +165,19 @@ export function bareOf(contender: Contender): string {
   return `${contender.framework}/bare`;
 }
 
-/** The ids of the framework's sealed-cookie floor rows, without and with a request context. */
+/**
+ * The floor rows a contender's targets are read next to: for cookies, the framework's sealed-cookie
+ * floors (without and with a request context); for files, the bare atomic session file (express only).
+ */
 export function floorsOf(contender: Contender): string[] {
-  return [`${contender.framework}/seal-floor`, `${contender.framework}/seal-floor-context`];
+  if (contender.variant === 'cookies') {
+    return [`${contender.framework}/seal-floor`, `${contender.framework}/seal-floor-context`];
+  }
+  if (contender.variant === 'files')
+    return CONTENDERS.some((row) => row.id === `${contender.framework}/file-floor`)
+      ? [`${contender.framework}/file-floor`]
+      : [];
+  return [];
 }
 
 /**
@@ -174,8 +192,8 @@ export function selectContenders(filters: readonly string[]): Contender[] {
     wanted.add(contender.id);
     wanted.add(bareOf(contender));
     if (contender.peer) wanted.add(contender.peer);
-    // A cookies target is read next to its framework's floor.
-    if (contender.variant === 'cookies') for (const floor of floorsOf(contender)) wanted.add(floor);
+    // A cookies or files target is read next to its framework's floor.
+    for (const floor of floorsOf(contender)) wanted.add(floor);
   }
   return CONTENDERS.filter((contender) => wanted.has(contender.id));
 }

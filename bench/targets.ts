@@ -58,9 +58,11 @@ function atLeast(
 }
 
 /**
- * For a cookies target: how far the framework's floor rows (a bare AES-GCM cookie counter, no
- * session logic; then the same inside a request context, which an importable `session` needs) get
- * against the same base, so a run shows whether the threshold is reachable.
+ * How far the floor rows get against the same base, so a run shows whether a threshold is
+ * reachable at all. For a cookies target: a bare AES-GCM cookie counter, no session logic, then the
+ * same inside a request context, which an importable `session` needs. For a files target: a bare
+ * atomic session file (read; on a change, a temp file renamed over it), and the bare framework
+ * itself, which no session library can beat.
  */
 function floorNote(
   results: readonly ContenderResult[],
@@ -69,7 +71,6 @@ function floorNote(
   byCpu: boolean,
 ): string {
   const [framework, variant] = ids[0].split('/');
-  if (variant !== 'cookies' || !ids[1].endsWith('/bare')) return '';
   const base = byId(results, ids[1]);
   const against = (id: string) => {
     const floor = byId(results, id);
@@ -77,11 +78,22 @@ function floorNote(
       ? (ratioByRound(floor, base, route, cpuRatio) ?? cpuRatio(floor, base, route))
       : (ratioByRound(floor, base, route) ?? ratio(floor, base, route));
   };
+  const how = byCpu ? ' by CPU time' : '';
+  if (variant === 'files') {
+    const file = against(`${framework}/file-floor`);
+    const bare = ids[1].endsWith('/bare') ? undefined : against(`${framework}/bare`);
+    const parts = [
+      file === undefined ? '' : `the floor (bare atomic session file, no session logic)${how}: ${fixed(file)}x`,
+      bare === undefined ? '' : `bare ${framework} itself: ${fixed(bare)}x`,
+    ].filter(Boolean);
+    return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
+  }
+  if (variant !== 'cookies') return '';
   const bare = against(`${framework}/seal-floor`);
   const withContext = against(`${framework}/seal-floor-context`);
   if (bare === undefined) return '';
   const context = withContext === undefined ? '' : `, with a request context: ${fixed(withContext)}x`;
-  return `; the floor (bare AES-GCM cookie, no session logic)${byCpu ? ' by CPU time' : ''}: ${fixed(bare)}x${context}`;
+  return `; the floor (bare AES-GCM cookie, no session logic)${how}: ${fixed(bare)}x${context}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   announce,
   countVisit,
   EXPIRE_SECONDS,
+  fileCounter,
   inRequestContext,
   loadPeer,
   loadPeerModule,
@@ -35,6 +36,7 @@ const which = variant([
   'iron-session',
   'seal-floor',
   'seal-floor-context',
+  'file-floor',
 ] as const);
 
 type Middleware = RequestHandler;
@@ -49,6 +51,8 @@ interface Setup {
 const MAX_AGE_MS = EXPIRE_SECONDS * 1000;
 const floorSession = (req: Request, res: express.Response) =>
   sealedCounter(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
+const fileFloorSession = (folder: string) => (req: Request, res: express.Response) =>
+  fileCounter(folder, req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
 const requestSession = (req: Request) => (req as unknown as { session: Visits }).session;
 
 async function expressSession(store?: unknown): Promise<Middleware> {
@@ -70,6 +74,8 @@ async function setup(): Promise<Setup> {
       return { session: floorSession };
     case 'seal-floor-context':
       return { middleware: (req, _res, next) => inRequestContext(req, next), session: floorSession };
+    case 'file-floor':
+      return { session: fileFloorSession(requireEnv('BENCH_FILES_DIR')) };
     case 'cookies':
     case 'files':
     case 'redis':

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { SessionManager } from '@session-manager/runtime';
@@ -185,6 +187,43 @@ function sealCount(value: number): string {
   ]).toString('base64url');
   rememberFloor(sealed, value);
   return sealed;
+}
+
+const FILE_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const FLOOR_ID = /(?:^|; )floorfile=([A-Za-z0-9_-]{43})(?:;|$)/;
+const floorTempPrefix = randomBytes(4).toString('hex');
+let floorTemps = 0;
+
+/**
+ * The floor of a files session, for the `file-floor` row: a counter kept in one JSON file per
+ * session, read with the calls this project's files store uses (open with O_NOFOLLOW | O_NONBLOCK,
+ * fstat, read, close) and written as any atomic file store must (a temp file, 0600, renamed over
+ * the old one), with nothing else: the file is named by the id itself (no keyed hash), no lock, no
+ * merge, no expiry, no retired-id marker, no session object. What this row costs beyond the bare
+ * framework, no files store that never shows a reader half a file can avoid.
+ */
+export function fileCounter(folder: string, cookieHeader: string | undefined, setCookie: (value: string) => void) {
+  const known = FLOOR_ID.exec(cookieHeader ?? '')?.[1];
+  let counter: number | undefined;
+  if (known !== undefined) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(join(folder, `${known}.json`), FILE_OPEN_FLAGS);
+      if (fstatSync(fd).isFile()) counter = (JSON.parse(readFileSync(fd, 'utf8')) as Visits).counter;
+    } catch {
+      counter = undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  const id = counter === undefined ? undefined : known;
+  return new VisitsThrough(counter, (value) => {
+    const name = id ?? randomBytes(32).toString('base64url');
+    const temp = join(folder, `.${floorTempPrefix}${(floorTemps++).toString(16)}.tmp`);
+    writeFileSync(temp, JSON.stringify({ counter: value }), { flag: 'wx', mode: 0o600 });
+    renameSync(temp, join(folder, `${name}.json`));
+    if (id === undefined) setCookie(`floorfile=${name}; Max-Age=${EXPIRE_SECONDS}; Path=/; HttpOnly; SameSite=Lax`);
+  });
 }
 
 const requestContext = new AsyncLocalStorage<object>();
