@@ -12,6 +12,7 @@ import {
   type ResolvedCommonOptions,
   resolveCommonOptions,
 } from './options.js';
+import { compressionLevel } from './seal.js';
 import { SessionState } from './state.js';
 import type { SessionData } from './types.js';
 
@@ -27,7 +28,11 @@ export class SessionManager<T extends object = SessionData> {
   ): SessionManager<T> {
     const resolved = resolveCommonOptions(options);
     const writer = new SetCookieWriter(resolved);
-    return new SessionManager<T>(new CookiesBackend(secret, resolved, writer, options.revocation), resolved);
+    const backend = new CookiesBackend(secret, resolved, writer, {
+      revocation: options.revocation,
+      compression: compressionLevel(options.compression),
+    });
+    return new SessionManager<T>(backend, resolved);
   }
 
   /** Sessions in JSON files, one per session, in `directory`. */

@@ -60,6 +60,14 @@ export interface CookiesOptions extends CommonOptions {
    * `new RedisRevocationList(redis)` is shared by every process and server. Default: none.
    */
   revocation?: RevocationList;
+  /**
+   * Emmett's `compression_level`: deflate the session before sealing it, at this level (1 fastest,
+   * 9 smallest), whenever that makes the cookie smaller. Default 0: none, as in Emmett. Every manager
+   * opens compressed and uncompressed cookies alike, so changing it ends no session. Compression lets
+   * the cookie's length tell how well the session compresses: leave it off when a session holds a
+   * secret (a CSRF token, say) beside text an attacker chooses and the attacker can see cookie sizes.
+   */
+  compression?: number;
 }
 
 export interface FilesOptions extends CommonOptions {

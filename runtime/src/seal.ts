@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync, scryptSync } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SessionConfigError } from './errors.js';
 
 /**
@@ -15,6 +16,11 @@ import { SessionConfigError } from './errors.js';
  *
  * The version, key id and cookie name are authenticated as associated data, so a cookie cannot be
  * moved to another cookie name or have its key id swapped.
+ *
+ * With compression on, a plaintext that deflate makes smaller is sealed as a zero byte followed by
+ * its deflate-raw bytes (a plaintext never starts with a zero byte: it starts with the expiry's
+ * digits). The marker is inside the ciphertext, so it is authenticated too, and every sealer opens
+ * both forms: turning compression on or off ends no session.
  */
 
 export const MIN_SECRET_LENGTH = 32;
@@ -34,6 +40,25 @@ export const KEY_DERIVATION = {
   p: 1,
   maxmem: 64 * 1024 * 1024,
 } as const;
+
+/** Marks a compressed plaintext (see above). */
+const COMPRESSED = 0;
+/**
+ * The most a compressed plaintext may inflate to. Only this process' keys seal, so this is a bound
+ * of last resort; a larger plaintext is sealed uncompressed, so it never becomes unreadable.
+ */
+export const MAX_INFLATED_BYTES = 1024 * 1024;
+
+/** Checks Emmett's `compression_level`: deflate's 1 (fastest) to 9 (smallest), 0 for off. */
+export function compressionLevel(level: unknown): number {
+  if (level === undefined) return 0;
+  if (typeof level !== 'number' || !Number.isInteger(level) || level < 0 || level > 9) {
+    throw new SessionConfigError(
+      `compression must be a deflate level from 1 (fastest) to 9 (smallest), or 0 for none; got ${JSON.stringify(level)}.`,
+    );
+  }
+  return level;
+}
 
 interface Key {
   id: string;
@@ -212,8 +237,15 @@ export class Sealer<Decoded = unknown> {
     return this.remembered.size;
   }
 
-  /** `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request. */
-  constructor(secrets: string | readonly string[], cookieName: string) {
+  /**
+   * `secrets[0]` seals; every secret opens. Keys are derived here, once, never per request.
+   * `compression`: a deflate level (0, the default, for none).
+   */
+  constructor(
+    secrets: string | readonly string[],
+    cookieName: string,
+    private readonly compression = 0,
+  ) {
     const list = typeof secrets === 'string' ? [secrets] : [...secrets];
     if (list.length === 0) throw new SessionConfigError('The cookies backend needs at least one secret.');
     const checked = list.map(checkSecret);
@@ -233,10 +265,23 @@ export class Sealer<Decoded = unknown> {
     const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad);
-    const body = Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const compressed = this.compression > 0 ? this.compress(plaintext) : undefined;
+    const encrypted =
+      compressed === undefined
+        ? cipher.update(plaintext, 'utf8')
+        : Buffer.concat([cipher.update(Buffer.of(COMPRESSED)), cipher.update(compressed)]);
+    const body = Buffer.concat([iv, encrypted, cipher.final(), cipher.getAuthTag()]);
     const sealed = header + body.toString('base64url');
     this.remembered.add(sealed, { plaintext, stale: false, decoded: undefined });
     return sealed;
+  }
+
+  /** The deflate-raw bytes of `plaintext` when, with the marker, they are smaller; otherwise undefined. */
+  private compress(plaintext: string): Buffer | undefined {
+    const raw = Buffer.from(plaintext, 'utf8');
+    if (raw.length > MAX_INFLATED_BYTES) return undefined;
+    const deflated = deflateRawSync(raw, { level: this.compression });
+    return deflated.length + 1 < raw.length ? deflated : undefined;
   }
 
   /** Undefined for anything that is not a cookie this sealer made: tampered, truncated, foreign, old. */
@@ -265,8 +310,13 @@ export class Sealer<Decoded = unknown> {
       });
       decipher.setAAD(key.aad);
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      const decrypted = decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES));
+      const last = decipher.final();
+      const whole = last.length === 0 ? decrypted : Buffer.concat([decrypted, last]);
       const plaintext =
-        decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');
+        whole[0] === COMPRESSED
+          ? inflateRawSync(whole.subarray(1), { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8')
+          : whole.toString('utf8');
       return { plaintext, stale: key !== this.current, decoded: undefined };
     } catch {
       return undefined;

@@ -89,6 +89,7 @@ export class CookiesBackend implements Backend {
   private readonly name: string;
   private readonly chunkSize: number;
   private readonly clock: () => number;
+  private readonly revocation: RevocationList | undefined;
   /** How long a retired id stays revoked (ms). */
   private readonly revokeFor: number;
   /**
@@ -102,10 +103,11 @@ export class CookiesBackend implements Backend {
     secret: string | readonly string[],
     options: ResolvedCommonOptions,
     private readonly writer: SetCookieWriter,
-    private readonly revocation: RevocationList | undefined = undefined,
+    { revocation, compression = 0 }: { revocation?: RevocationList | undefined; compression?: number } = {},
   ) {
+    this.revocation = revocation;
     this.name = options.cookieName;
-    this.sealer = new Sealer<DecodedSession | typeof INVALID>(secret, this.name);
+    this.sealer = new Sealer<DecodedSession | typeof INVALID>(secret, this.name, compression);
     this.chunkSize = COOKIE_LIMIT - writer.overhead(`${this.name}.9`) - 2;
     this.clock = options.clock;
     this.revokeFor = revocationLifetime(options);
