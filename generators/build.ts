@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { deriveTemplate } from './derive.js';
-import { DERIVED_VARIANTS, derivedName } from './variants.js';
+import { CODE_TEMPLATE, DERIVED_VARIANTS, derivedName } from './variants.js';
 import { PACKAGE_ROOT, TEMPLATES_DIR } from './paths.js';
 
 const lazyInquirer: Plugin = {
@@ -47,7 +47,7 @@ await build({
 });
 
 const codeTemplates = readdirSync(TEMPLATES_DIR, { recursive: true, encoding: 'utf8' })
-  .filter((path) => path.endsWith('.ts.hbs'))
+  .filter((path) => CODE_TEMPLATE.test(path))
   .sort();
 try {
   for (const variant of DERIVED_VARIANTS) {

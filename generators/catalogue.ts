@@ -1,6 +1,7 @@
 /**
  * What the generator knows, as data: the frameworks and backends it can write for, and the
- * dependency ranges it pins. Adding a framework is a row here plus one template in templates/app/.
+ * dependency ranges it pins. Adding a framework is a row here plus its templates in templates/src/
+ * (`app.<framework>.ts` for a new app, `counter.<framework>.ts` for an existing one).
  */
 
 export const FRAMEWORKS = {

@@ -62,14 +62,19 @@ export interface Change {
   mode?: number;
 }
 
-/** A file rendered from a template: where it goes, which template (in templates/), in which variant. */
+/**
+ * A file made from a template: where it goes, which template (a path in templates/), in which
+ * variant. A template's path says where its file lands, `src/session.redis.ts.hbs` as `src/session.ts`
+ * (the word after the first dot names the framework or backend); `.hbs` marks the templates that
+ * hold handlebars, the others are copied as they are.
+ */
 interface Rendered {
   path: string;
   template: string;
   variant: Variant | undefined;
 }
 
-/** The files rendered from templates/, in the order they are listed. */
+/** The files made from templates/, in the order they are listed. */
 export function templatesFor({ framework, backend, layout }: GeneratorData): Rendered[] {
   const { variant, language } = layout;
   const code = (path: string, template: string, as: Variant = variant): Rendered => ({
@@ -80,20 +85,22 @@ export function templatesFor({ framework, backend, layout }: GeneratorData): Ren
   if (layout.mode === 'add') {
     const src = layout.srcDir === '' ? '' : `${layout.srcDir}/`;
     return [
-      code(`${src}session.${language}`, `session/${backend}.ts.hbs`),
-      code(`${src}counter.${language}`, `add/counter/${framework}.ts.hbs`),
-      code(layout.testFile, 'add/counter.test.ts.hbs', testVariantOf(layout)),
+      code(`${src}session.${language}`, `src/session.${backend}.ts.hbs`),
+      code(`${src}counter.${language}`, `src/counter.${framework}.ts`),
+      code(layout.testFile, 'test/counter.add.test.ts.hbs', testVariantOf(layout)),
     ];
   }
   return [
-    ...(language === 'ts' ? [{ path: 'tsconfig.json', template: 'tsconfig.json.hbs', variant: undefined }] : []),
-    { path: '.env.example', template: 'env.example.hbs', variant: undefined },
-    code(`src/session.${language}`, `session/${backend}.ts.hbs`),
-    code(`src/app.${language}`, `app/${framework}.ts.hbs`),
-    code(`src/server.${language}`, 'server.ts.hbs'),
-    code(`test/counter.test.${language}`, 'counter.test.ts.hbs'),
+    ...(language === 'ts' ? [{ path: 'tsconfig.json', template: 'tsconfig.json', variant: undefined }] : []),
+    { path: '.env.example', template: ENV_EXAMPLE_TEMPLATE, variant: undefined },
+    code(`src/session.${language}`, `src/session.${backend}.ts.hbs`),
+    code(`src/app.${language}`, `src/app.${framework}.ts`),
+    code(`src/server.${language}`, 'src/server.ts.hbs'),
+    code(`test/counter.test.${language}`, 'test/counter.test.ts.hbs'),
   ];
 }
+
+const ENV_EXAMPLE_TEMPLATE = '.env.example.hbs';
 
 function templateText({ template, variant }: Rendered): string {
   const path =
@@ -150,12 +157,13 @@ export function planChanges(plop: NodePlopAPI, data: GeneratorData): Change[] {
   if (layout.mode === 'add') {
     // The user's .env.example only gains the variables it lacks, as .env does.
     const example = read('.env.example');
-    const rendered = plop.renderString(readFileSync(join(TEMPLATES_DIR, 'env.example.hbs'), 'utf8'), templateData);
+    const rendered = plop.renderString(readFileSync(join(TEMPLATES_DIR, ENV_EXAMPLE_TEMPLATE), 'utf8'), templateData);
     const sessionFile = templatesFor(data)[0]!.path;
     changes.push(mergedFile('.env.example', example ?? '', exampleWithout(example, rendered, sessionFile), []));
   }
   for (const rendered of templatesFor(data)) {
-    let content = plop.renderString(templateText(rendered), templateData);
+    const text = templateText(rendered);
+    let content = rendered.template.endsWith('.hbs') ? plop.renderString(text, templateData) : text;
     // Without esModuleInterop, CommonJS TypeScript imports a CommonJS module's export whole.
     if (layout.requireImports && rendered.variant === 'ts-cjs') {
       content = content.replace(/^import (\w+) from ("[^"]+");$/gm, 'import $1 = require($2);');

@@ -10,7 +10,10 @@ export function variantOf(language: 'ts' | 'js', moduleSystem: 'esm' | 'cjs'): V
   return moduleSystem === 'esm' ? language : `${language}-cjs`;
 }
 
-/** The derived template's file name: `counter.ts.hbs` becomes `counter.js.hbs` in JavaScript. */
+/** A code template: TypeScript, with handlebars (`.ts.hbs`) or without (`.ts`). */
+export const CODE_TEMPLATE = /\.ts(\.hbs)?$/;
+
+/** The derived template's file name: `server.ts.hbs` becomes `server.js.hbs` in JavaScript, `app.express.ts` `app.express.js`. */
 export function derivedName(templatePath: string, variant: Variant): string {
-  return variant.startsWith('js') ? templatePath.replace(/\.ts\.hbs$/, '.js.hbs') : templatePath;
+  return variant.startsWith('js') ? templatePath.replace(CODE_TEMPLATE, '.js$1') : templatePath;
 }
