@@ -1,33 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { NodePlopAPI } from 'node-plop';
-import { actionsFor, registerActionTypes } from './generators/actions.js';
-import type { Answers } from './generators/answers.js';
-import { DEFAULT_BACKEND, DEFAULT_FRAMEWORK } from './generators/catalogue.js';
-import { PARTIALS_DIR } from './generators/paths.js';
-import type { GeneratorData } from './generators/plan.js';
-import { promptsFor } from './generators/prompts.js';
-
-export interface PlopfileConfig {
-  /** The answers the prompts pre-select (the CLI passes the framework found in the user's package.json). */
-  defaults?: Answers;
-}
-
-/** The `session-manager` generator: two questions, then one action per file of the session setup. */
-export default function plopfile(plop: NodePlopAPI, config: PlopfileConfig = {}): void {
-  const defaults = config.defaults ?? { framework: DEFAULT_FRAMEWORK, backend: DEFAULT_BACKEND };
-
-  // Templates compare answers to pick their variant: {{#if (eq backend "redis")}}.
-  plop.setHelper('eq', (a: unknown, b: unknown) => a === b);
-  // What several templates share ({{> session-options}}), one file each.
-  for (const file of readdirSync(PARTIALS_DIR)) {
-    plop.setPartial(file.replace(/\.hbs$/, ''), readFileSync(join(PARTIALS_DIR, file), 'utf8'));
-  }
-  registerActionTypes(plop);
-
-  plop.setGenerator('session-manager', {
-    description: 'A session manager and a /counter example for your framework and session store',
-    prompts: promptsFor(defaults),
-    actions: (answers) => actionsFor(plop, answers as GeneratorData),
-  });
-}
+/**
+ * For running the generator with plop itself (`npx plop --plopfile plopfile.ts`); the command
+ * (generators/cli.ts) registers the same generator from generators/generator.ts.
+ */
+export { registerGenerator as default } from './generators/generator.js';

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import nodePlop from 'node-plop';
-import plopfile from '../plopfile.js';
 import { COMMIT_ACTION } from './actions.js';
 import { parseCliArgs, USAGE } from './args.js';
 import { type Answers, isComplete, type KnownAnswers, settleAnswers } from './answers.js';
@@ -17,6 +16,7 @@ import {
   printWiring,
 } from './console-out.js';
 import { CancelledError, exitCodeOf, GeneratorError } from './errors.js';
+import { registerGenerator } from './generator.js';
 import { installDependencies } from './install.js';
 import { chooseLanguage, chooseMode, decideLayout } from './layout.js';
 import { defaultRuntimeSpec, PACKAGE_ROOT } from './paths.js';
@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!isComplete(known)) printPlan(choice);
 
     const plop = await nodePlop('', { destBasePath: targetDir, force: options.force });
-    plopfile(plop, { defaults: known.defaults });
+    registerGenerator(plop, { defaults: known.defaults });
     const generator = plop.getGenerator('session-manager');
     const answers = isComplete(known) ? pick(known) : await ask(generator.runPrompts, known);
 

@@ -14,7 +14,7 @@ export interface Layout {
   mode: Mode;
   language: Language;
   esm: boolean;
-  /** Which variant of the code templates (derive.ts). */
+  /** Which variant of the code templates (scripts/derive.ts). */
   variant: Variant;
   /** The folder of session.<ext> and counter.<ext>, relative to the project ('' is its root). */
   srcDir: string;

@@ -18,5 +18,5 @@ export function defaultRuntimeSpec(): string {
   return existsSync(join(runtimeDir, 'package.json')) ? `file:${runtimeDir}` : RUNTIME_RANGE;
 }
 
-/** The JavaScript and CommonJS variants of the code templates, derived from templates/ by the build (derive.ts). */
+/** The JavaScript and CommonJS variants of the code templates, derived from templates/ by the build (scripts/derive.ts). */
 export const DERIVED_TEMPLATES_DIR = join(PACKAGE_ROOT, 'dist', 'templates');

@@ -1,7 +1,7 @@
 /**
  * The four variants of a code template: TypeScript or JavaScript, ES modules or CommonJS. The
  * templates are written once, as `ts` (TypeScript, ES modules); the build derives the others
- * into dist/templates/<variant>/ (derive.ts).
+ * into dist/templates/<variant>/ (scripts/derive.ts).
  */
 export type Variant = 'ts' | 'ts-cjs' | 'js' | 'js-cjs';
 export const DERIVED_VARIANTS: readonly Variant[] = ['ts-cjs', 'js', 'js-cjs'];

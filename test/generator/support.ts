@@ -40,6 +40,7 @@ export function assertBuilt(): void {
     newerThan(join(ROOT, 'dist', 'cli.js'), [
       join(ROOT, 'plopfile.ts'),
       ...listFiles(join(ROOT, 'generators')),
+      ...listFiles(join(ROOT, 'scripts')),
       ...listFiles(join(ROOT, 'templates')),
     ]) ?? newerThan(join(ROOT, 'runtime', 'dist', 'index.js'), listFiles(join(ROOT, 'runtime', 'src')));
   if (newer !== undefined) {

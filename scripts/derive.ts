@@ -14,7 +14,7 @@
 import { init, parse } from 'es-module-lexer';
 import { format } from 'prettier';
 import tsBlankSpace from 'ts-blank-space';
-import type { Variant } from './variants.js';
+import type { Variant } from '../generators/variants.js';
 
 const BLOCK_LINE = /^[ \t]*\{\{[#/^>]|^[ \t]*\{\{else[ }]/;
 const MARKER = /^([ \t]*)\/\/ @hbs (\d+)$/gm;

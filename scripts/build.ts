@@ -1,5 +1,5 @@
 /**
- * Bundles the generator (generators/, plopfile.ts, node-plop, handlebars) into dist/, so the
+ * Bundles the generator (generators/, node-plop, handlebars) into dist/, so the
  * command starts without a TypeScript loader and without reading hundreds of small files.
  * inquirer is split into a chunk of its own that only an interactive run loads (lazy-inquirer.ts).
  * Run by the root `build` script; templates/ stay files, read at run time, and their JavaScript and
@@ -8,16 +8,16 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { PACKAGE_ROOT, TEMPLATES_DIR } from '../generators/paths.js';
+import { CODE_TEMPLATE, DERIVED_VARIANTS, derivedName } from '../generators/variants.js';
 import { deriveTemplate } from './derive.js';
-import { CODE_TEMPLATE, DERIVED_VARIANTS, derivedName } from './variants.js';
-import { PACKAGE_ROOT, TEMPLATES_DIR } from './paths.js';
 
 const lazyInquirer: Plugin = {
   name: 'lazy-inquirer',
   setup(esbuild) {
     esbuild.onResolve({ filter: /^inquirer$/ }, (args) =>
       args.importer.includes(`${join('node_modules', 'node-plop')}`)
-        ? { path: join(PACKAGE_ROOT, 'generators', 'lazy-inquirer.ts') }
+        ? { path: join(PACKAGE_ROOT, 'scripts', 'lazy-inquirer.ts') }
         : undefined,
     );
   },

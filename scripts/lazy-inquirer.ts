@@ -1,7 +1,7 @@
 /**
  * Stands in for inquirer inside node-plop, which imports it at load time: inquirer and its
- * dependencies take about 0.3 s to load, yet only an interactive run asks anything. The build
- * (generators/build.ts) points node-plop's import here; the real inquirer loads on the first prompt.
+ * dependencies are slow to load, yet only an interactive run asks anything. The build
+ * (scripts/build.ts) points node-plop's import here; the real inquirer loads on the first prompt.
  */
 import type { Answers, DistinctQuestion } from 'inquirer';
 
