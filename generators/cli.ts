@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!isComplete(known)) printPlan(choice);
 
     const plop = await nodePlop('', { destBasePath: targetDir, force: options.force });
-    registerGenerator(plop, { defaults: known.defaults });
+    registerGenerator(plop, { defaults: known.defaults, mode });
     const generator = plop.getGenerator('session-manager');
     const answers = isComplete(known) ? pick(known) : await ask(generator.runPrompts, known);
 

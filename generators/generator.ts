@@ -5,12 +5,15 @@ import { actionsFor, registerActionTypes } from './actions.js';
 import type { Answers } from './answers.js';
 import { DEFAULT_BACKEND, DEFAULT_FRAMEWORK } from './catalogue.js';
 import { PARTIALS_DIR } from './paths.js';
+import type { Mode } from './layout.js';
 import type { GeneratorData } from './plan.js';
 import { promptsFor } from './prompts.js';
 
 export interface GeneratorConfig {
   /** The answers the prompts pre-select (the CLI passes the framework found in the user's package.json). */
   defaults?: Answers;
+  /** Whether the run writes a new app or adds to the user's (the framework choices name majors accordingly). */
+  mode?: Mode;
 }
 
 /** The `session-manager` generator: two questions, then one action per file of the session setup. */
@@ -27,7 +30,7 @@ export function registerGenerator(plop: NodePlopAPI, config: GeneratorConfig = {
 
   plop.setGenerator('session-manager', {
     description: 'A session manager and a /counter example for your framework and session store',
-    prompts: promptsFor(defaults),
+    prompts: promptsFor(defaults, config.mode),
     actions: (answers) => actionsFor(plop, answers as GeneratorData),
   });
 }
