@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
-import { CookieJar } from '../test/support/cookie-jar.js';
+import { CookieJar } from '../runtime/test/support/cookie-jar.js';
 import type { Contender } from './contenders.js';
 import { watchCpu } from './system.js';
 

@@ -3,7 +3,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { type RedisServer, startRedisServer } from '../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from '../runtime/test/support/redis-server.js';
 import { CONTENDERS, type Contender, selectContenders } from './contenders.js';
 import { benchGenerator } from './generator-bench.js';
 import { type LoadSettings, measure, primeSessions, visitsNow } from './load.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { spawnOnFreePort, spawnRedis, waitFor } from '../test/support/redis-process.js';
+import { spawnOnFreePort, spawnRedis, waitFor } from '../runtime/test/support/redis-process.js';
 import { CONTENDERS, type Contender } from './contenders.js';
 import { type Measurement, measure, primeSessions } from './load.js';
 import { compileServers, startServer } from './server-process.js';

@@ -85,7 +85,7 @@ export class SessionManager<T extends object = SessionData> {
   /**
    * The same as `load`, but the state itself, not a promise, when the backend needs no I/O (cookies,
    * with no revocation list or an in-memory one). The adapters use it: a promise and a microtask
-   * per request are measurable next to a bare framework's 20 µs.
+   * per request are a real share of a bare framework's own time per request.
    */
   loadEager(cookieHeader: string | undefined, now = this.clock()): SessionState<T> | Promise<SessionState<T>> {
     const cookies = readSessionCookies(cookieHeader, this.options.cookieName);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../test/support/cookie-jar.js';
+import { CookieJar } from './support/cookie-jar.js';
 import { SessionConfigError } from '../src/errors.js';
 import { SessionManager } from '../src/manager.js';
 import { MAX_INFLATED_BYTES, Sealer } from '../src/seal.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { SessionManager } from '../src/manager.js';
 import { CookieJar, type Data, exchange } from './support/harness.js';
 import { type RedisWatch, watchRedis } from './support/redis-monitor.js';

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { RedisClock } from '../src/backends/redis-clock.js';
 import { SessionStoreError } from '../src/errors.js';
 import { SessionManager } from '../src/manager.js';

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CookieJar } from '../support/cookie-jar.js';
+import { CookieJar } from '../../runtime/test/support/cookie-jar.js';
 import { childEnv, expectSuccess, killGroup, pool, run, waitForOutput } from './apps.js';
 import { collect, assertBuilt, PAIRS, RUNTIME_SPEC, runCli, tempDir } from './support.js';
 

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend } from '../../generators/catalogue.js';
-import { CookieJar } from '../support/cookie-jar.js';
+import { CookieJar } from '../../runtime/test/support/cookie-jar.js';
 import { freePort } from '../support/ports.js';
 import { childEnv, expectSuccess, killGroup, packRuntime, pool, run, waitForOutput } from './apps.js';
 import { type Fixture, FIXTURES } from './fixtures.js';

@@ -41,8 +41,8 @@ export function withSessions<T extends object = SessionData>(
     };
     // Await only a handler that returned a promise: an async wrapper costs several promises a
     // request, which AsyncLocalStorage's hooks make dearer. A synchronous result is still sent
-    // from a microtask: ending the response inside the HTTP parser's callback cost node:http about
-    // 8 µs more a /counter request than ending it right after (pipelined responses, A/B measured).
+    // from a microtask: ending the response inside the HTTP parser's callback made node:http
+    // slower than ending it right after (pipelined responses, compared in the benchmark).
     // Promise.resolve adopts a thenable as `await` would (a `then` that throws is a rejection) and
     // hands a native promise back as it is.
     if (isThenable(result)) Promise.resolve(result).then(finish, (error: unknown) => fail(res, state, error, onError));

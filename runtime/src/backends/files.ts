@@ -63,11 +63,10 @@ const LOCK_STALE_MS = 2000;
  * as missing and are deleted; a sweep deletes expired files in the background.
  *
  * A request's reads and writes are synchronous system calls, on purpose. A session file is a few
- * hundred bytes in the page cache: open, read and close take microseconds in the kernel, while
- * every async fs call is a hand-off to a libuv pool thread and back (about 38 futex calls per
- * counter request were measured, and the pool has only four threads, shared with DNS and crypto).
- * Synchronous calls made the files backend about 4x faster (README, benchmark). The cost is that
- * a stalled disk stalls the process: keep `directory` on a local disk; for a network filesystem
+ * hundred bytes in the page cache: open, read and close are short kernel calls, while every async
+ * fs call is a hand-off to a libuv pool thread and back (the pool has only four threads, shared
+ * with DNS and crypto), so synchronous calls make the files backend several times faster (see the
+ * benchmark). The cost is that a stalled disk stalls the process: keep `directory` on a local disk; for a network filesystem
  * or several hosts use the redis backend. The sweep, which may touch thousands of files, stays
  * asynchronous.
  */

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import type { SessionError } from '../../src/errors.js';
 import { ALL_MAJORS, type RunningApp, startApp } from './support/apps.js';
 import { BACKENDS, createBackend, type TestBackend } from './support/backends.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, type RunningApp, startApp } from './support/apps.js';
 import { SECRET } from '../support/harness.js';

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { sessions } from '../../src/adapters/fastify.js';
 import { session } from '../../src/context.js';
 import { SessionManager } from '../../src/manager.js';

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { sessionFileOf } from '../support/harness.js';
 import { ALL_MAJORS, type RunningApp, startApp } from './support/apps.js';
 import { BACKENDS, createBackend, monitorRedis, snapshotFolder, type TestBackend } from './support/backends.js';

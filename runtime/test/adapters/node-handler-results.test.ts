@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { SessionManager } from '../../src/index.js';
 import type { Session } from '../../src/types.js';
 import { type RunningServer, startNodeApp } from '../faults/support/server.js';

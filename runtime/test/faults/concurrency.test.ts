@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, startApp } from '../adapters/support/apps.js';
 import { SECRET, sessionFileOf } from '../support/harness.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionTooLargeError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { FRAMEWORKS, startApp } from '../adapters/support/apps.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
 import { SECRET } from '../support/harness.js';

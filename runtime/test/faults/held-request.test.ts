@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { type BackendKind, createBackend, type TestBackend } from '../adapters/support/backends.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { heldPost, watchLoads } from './support/held-post.js';

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { isSessionId } from '../../src/ids.js';
 import { SessionManager } from '../../src/manager.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';

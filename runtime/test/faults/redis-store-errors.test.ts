@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
-import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { CookieJar } from '../support/cookie-jar.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { TOMBSTONE } from '../../src/backends/redis-scripts.js';
 import { destroySession, getSessionInfo, regenerateSession } from '../../src/context.js';
 import { SessionStoreError } from '../../src/errors.js';

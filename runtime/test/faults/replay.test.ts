@@ -10,7 +10,7 @@ import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
 // From the package's entry point: the revocation lists are public API.
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { sessionFileOf } from '../support/harness.js';
 import { type RunningServer, startNodeApp } from './support/server.js';
 import { SECRET } from '../support/harness.js';

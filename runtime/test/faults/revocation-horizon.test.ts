@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { destroySession, getSessionInfo } from '../../src/context.js';
 import { MemoryRevocationList, RedisRevocationList, type RevocationList } from '../../src/index.js';
 import { SessionManager } from '../../src/manager.js';

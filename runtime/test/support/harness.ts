@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { CookieJar } from '../../../test/support/cookie-jar.js';
+import { CookieJar } from './cookie-jar.js';
 import type { CommitPlan } from '../../src/backends/backend.js';
 import { FilesStore } from '../../src/backends/files.js';
 import { SessionManager } from '../../src/manager.js';
 import { type CommonOptions, type FilesOptions, type RedisOptions, resolveCommonOptions } from '../../src/options.js';
 import type { SessionState } from '../../src/state.js';
 // The global setup declares the `redisUrl` that `inject` returns.
-import type {} from '../../../test/support/global-setup.js';
+import type {} from './global-setup.js';
 
 export { CookieJar };
 

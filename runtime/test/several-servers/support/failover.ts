@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { CookieJar } from '../../../../test/support/cookie-jar.js';
+import { CookieJar } from '../../support/cookie-jar.js';
 
 /** One request of the traffic. */
 export interface Sample {

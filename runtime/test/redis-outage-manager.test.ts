@@ -1,11 +1,14 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
 import { SessionStoreError } from '../src/errors.js';
 import { SessionManager } from '../src/manager.js';
 import { CookieJar, type Data, exchange } from './support/harness.js';
 
+// A redis outage as the manager's own calls meet it (load and commit, no HTTP). The adapters' answer
+// to one is in adapters/redis-outage-each-adapter.test.ts, a kill under traffic in
+// faults/redis-outage-under-traffic.test.ts.
 let server: RedisServer;
 let client: Redis;
 let admin: Redis;
