@@ -4,7 +4,7 @@ import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { isStream, planCommit } from './commit.js';
+import { isStream, planCommit, thrownKeepsChanges } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
 import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
@@ -42,7 +42,7 @@ function answerFailure(reply: FastifyReply, error: unknown): string {
 /**
  * - onRequest loads the session (a store outage answers 503 before the body is read) and runs the
  *   rest of the chain inside the session context, so `session` works in later hooks and handlers;
- * - onError marks a thrown handler, whose changes are not kept;
+ * - onError marks a thrown handler, whose changes are not kept unless it threw a 4xx (`statusCode`);
  * - onSend commits: the store write is awaited, then the cookies join the headers.
  * The hooks take callbacks rather than being async functions: with the cookies backend a request
  * then makes no promise of ours at all, which shows next to fastify's own short time a request.
@@ -69,9 +69,10 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
     });
   });
 
-  app.addHook('onError', (request, _reply, _error, next) => {
+  app.addHook('onError', (request, _reply, error, next) => {
     const state = stateOf(request);
-    if (state) state.discarded = true;
+    // A 4xx thrown on purpose is an answer: its changes are kept (onSend then sees its status).
+    if (state && !thrownKeepsChanges(error)) state.discarded = true;
     next();
   });
 

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitBeforeSend } from './commit.js';
+import { commitBeforeSend, thrownKeepsChanges } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
 import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
@@ -24,7 +24,8 @@ export interface SessionVariables<T extends object = SessionData> {
 /**
  * Hono middleware: `app.use(sessions(manager))`. Handlers get `c.get('session')`, and `session`
  * from '@session-manager/runtime' works in their async call tree. The session is committed once
- * the handler has produced its response; a thrown handler (hono's `c.error`) keeps no change.
+ * the handler has produced its response; a thrown handler (hono's `c.error`) keeps no change,
+ * unless it threw an HTTPException below 500.
  */
 export function sessions<T extends object = SessionData>(
   manager: SessionManager<T>,
@@ -44,7 +45,8 @@ export function sessions<T extends object = SessionData>(
     }
     c.set('session', state.data);
     await runInContext(state as SessionState<object>, next);
-    if (c.error !== undefined) state.discarded = true;
+    // An HTTPException below 500 is an answer, and keeps the changes; anything else thrown does not.
+    if (c.error !== undefined && !thrownKeepsChanges(c.error)) state.discarded = true;
     try {
       const committing = commitBeforeSend(manager, state, c.res.status);
       for (const cookie of committing instanceof Promise ? await committing : committing) {

@@ -2,7 +2,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitBeforeSend, isStream } from './commit.js';
+import { commitBeforeSend, isStream, thrownKeepsChanges, thrownStatus } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
 import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
 
@@ -19,7 +19,8 @@ declare module 'koa' {
  * Koa middleware: `app.use(sessions(manager))`. Middleware after it gets `ctx.session`, and
  * `session` from '@session-manager/runtime' works in their async call tree. The session is
  * committed when the downstream middleware is done, before koa sends the response; a throw
- * downstream keeps no change and is rethrown to koa's error handling.
+ * downstream keeps no change (unless it is a 4xx, `ctx.throw(401)`) and is rethrown to koa's error
+ * handling.
  */
 export function sessions<T extends object = SessionData>(
   manager: SessionManager<T>,
@@ -52,9 +53,29 @@ export function sessions<T extends object = SessionData>(
   };
   const run = (ctx: Context, next: Next, state: SessionState<T>): Promise<void> => {
     ctx.session = state.data as Session<SessionData>;
-    const discard = (error: unknown) => {
-      state.discarded = true;
-      throw error;
+    const discard = (error: unknown): Promise<void> => {
+      if (!thrownKeepsChanges(error)) {
+        state.discarded = true;
+        throw error;
+      }
+      // ctx.throw(401): koa's error handling answers it, first removing every header and then
+      // setting the error's own `headers`: the session's cookies go there, so its changes are kept.
+      const rethrow = (cookies: string[]) => {
+        if (cookies.length > 0) {
+          const withHeaders = error as { headers?: Record<string, unknown> };
+          withHeaders.headers = { ...withHeaders.headers, 'Set-Cookie': cookies };
+        }
+        throw error;
+      };
+      let committing: string[] | Promise<string[]>;
+      try {
+        committing = commitBeforeSend(manager, state, thrownStatus(error) as number);
+      } catch (commitError) {
+        fail(ctx, commitError);
+        return Promise.resolve();
+      }
+      if (!(committing instanceof Promise)) return rethrow(committing);
+      return committing.then(rethrow, (commitError: unknown) => fail(ctx, commitError));
     };
     let downstream: Promise<unknown>;
     try {

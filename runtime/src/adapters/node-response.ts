@@ -1,8 +1,9 @@
-import { ServerResponse } from 'node:http';
+import { STATUS_CODES, ServerResponse } from 'node:http';
 import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import { shared, sharedSymbol } from '../shared.js';
 import type { SessionState } from '../state.js';
+import { keepsChanges } from './commit.js';
 import { lateChangeCheck } from './late-changes.js';
 import { BODY_HEADERS, failureResponse } from './respond.js';
 
@@ -12,6 +13,11 @@ export function sendFailure(res: ServerResponse, error: unknown, onError: (error
   const { status, body } = failureResponse(error);
   for (const name of BODY_HEADERS) res.removeHeader(name);
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body);
+}
+
+/** The reason phrase of a status, as a plain text body ('Unauthorized'). */
+export function statusText(status: number): string {
+  return STATUS_CODES[status] ?? String(status);
 }
 
 /** A session to commit with a response; a response of an app with two session middlewares has two. */
@@ -47,7 +53,7 @@ const NO_COOKIES: CommitPlan = Object.freeze({ setCookies: [], persist: undefine
  *   be saved: it is reported to `onError` when the response ends.
  * - A handler's own Set-Cookie (`res.writeHead(status, { 'Set-Cookie': ... })`, or a raw header
  *   array) goes out beside the session's, never in place of it.
- * - A 5xx response keeps no session change.
+ * - A 5xx response keeps no session change; a 4xx keeps it (commit.ts, `keepsChanges`).
  * - A session that cannot be committed (an unstorable value, too large for the cookies) makes the
  *   response a 500 and reaches `onError`: the client is never told a change was kept when it was not.
  *
@@ -76,7 +82,7 @@ export function commitWithResponse<T extends object>(
 }
 
 function decide(pending: PendingCommit, status: number): CommitPlan {
-  if (status >= 500) pending.state.discarded = true;
+  if (!keepsChanges(status)) pending.state.discarded = true;
   pending.plan = pending.manager.commit(pending.state);
   return pending.plan;
 }

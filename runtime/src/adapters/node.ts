@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitWithResponse, sendFailure } from './node-response.js';
+import { thrownKeepsChanges, thrownStatus } from './commit.js';
+import { commitWithResponse, sendFailure, statusText } from './node-response.js';
 import { type AdapterOptions, contextRunner, defaultOnError } from './respond.js';
 
 export type { AdapterOptions } from './respond.js';
@@ -80,14 +81,22 @@ function send(res: ServerResponse, result: unknown): void {
   }
 }
 
-/** A failed handler keeps no session change (see README: failure behaviour). */
+/**
+ * A failed handler keeps no session change (see README: failure behaviour). One that threw an HTTP
+ * error below 500 (an error with a `status` or `statusCode`, as http-errors makes) is answered with
+ * that status and keeps them, as on the other adapters.
+ */
 function fail(res: ServerResponse, state: SessionState<object>, error: unknown, onError: (error: unknown) => void) {
-  state.discarded = true;
-  onError(error);
+  const answer = thrownKeepsChanges(error);
+  if (!answer) {
+    state.discarded = true;
+    onError(error);
+  }
   if (!res.headersSent) {
-    res.statusCode = 500;
+    const status = answer ? (thrownStatus(error) as number) : 500;
+    res.statusCode = status;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.end('Internal Server Error');
+    res.end(answer ? statusText(status) : 'Internal Server Error');
   } else if (!res.writableEnded) {
     res.destroy(error instanceof Error ? error : undefined);
   }
