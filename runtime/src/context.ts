@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SessionContextError } from './errors.js';
+import type { Flash } from './meta.js';
+import { MAX_EXPIRE } from './options.js';
 import { shared } from './shared.js';
 import { type SessionState, stateOf } from './state.js';
 import type { Session, SessionData } from './types.js';
@@ -53,6 +55,50 @@ export function regenerateSession(data?: object): void {
 /** Empties the session, deletes it from the store and clears the cookie (logout). */
 export function destroySession(data?: object): void {
   resolveState(data, 'destroySession()').destroy();
+}
+
+/**
+ * This session's idle lifetime, in seconds, from now on and across requests: Emmett's
+ * `session._expires_after(n)`, kept in the session ("remember me": `30 * 24 * 3600`). The cookie's
+ * Max-Age says it, the server enforces it (sealed in the cookie, stored in the file, the redis TTL).
+ * `0` makes a browser-session cookie (no Max-Age or Expires: gone when the browser closes) while the
+ * server still ends the session after the manager's `expire` seconds unused. The manager's
+ * `absoluteExpire`, when set, still caps it.
+ */
+export function setSessionExpiry(seconds: number, data?: object): void {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_EXPIRE) {
+    throw new RangeError(
+      `setSessionExpiry() takes a number of seconds from 0 (a browser-session cookie) to ${MAX_EXPIRE} (400 days, the most browsers keep a cookie), got ${String(seconds)}.`,
+    );
+  }
+  resolveState(data, 'setSessionExpiry()').setLifetime(Math.floor(seconds));
+}
+
+/**
+ * Extends the session now, without changing its data: the cookie and the stored copy get a new
+ * expiry at the end of this request (a long form, a keep-alive ping). Never past `absoluteExpire`.
+ */
+export function touchSession(data?: object): void {
+  resolveState(data, 'touchSession()').touchRequested = true;
+}
+
+/**
+ * A message for the next request to show once, as Emmett's `flash()`: after a redirect,
+ * `takeFlashes()` there returns it, and then it is gone. Kept beside the data, never in it.
+ */
+export function flash(message: string, category = 'message', data?: object): void {
+  if (typeof message !== 'string' || typeof category !== 'string') {
+    throw new TypeError('flash() takes a message string and an optional category string.');
+  }
+  resolveState(data, 'flash()').flash(message, category);
+}
+
+/**
+ * The flashed messages, oldest first, taken out of the session (Emmett's `get_flashed_messages()`):
+ * the first call in a request takes them; later calls in the same request return the same list.
+ */
+export function takeFlashes(data?: object): Flash[] {
+  return resolveState(data, 'takeFlashes()').takeFlashes();
 }
 
 export interface SessionInfo {

@@ -84,9 +84,14 @@ export class SetCookieWriter {
     this.maxAge = `; Max-Age=${Math.floor(options.expire)}`;
   }
 
-  /** A cookie that lives until `expiresAt` (ms); Max-Age and Expires say the same as the server. */
-  set(name: string, value: string, expiresAt: number): string {
-    return `${name}=${value}${this.maxAge}; Expires=${this.expires(expiresAt)}${this.suffix}`;
+  /**
+   * A cookie that lives until `expiresAt` (ms); Max-Age and Expires say the same as the server.
+   * `maxAge`: seconds, when not the manager's `expire`; null makes a browser-session cookie (neither).
+   */
+  set(name: string, value: string, expiresAt: number, maxAge?: number | null): string {
+    if (maxAge === undefined) return `${name}=${value}${this.maxAge}; Expires=${this.expires(expiresAt)}${this.suffix}`;
+    if (maxAge === null) return `${name}=${value}${this.suffix}`;
+    return `${name}=${value}; Max-Age=${Math.floor(maxAge)}; Expires=${this.expires(expiresAt)}${this.suffix}`;
   }
 
   /** A cookie that tells the browser to forget `name`. */
@@ -94,9 +99,13 @@ export class SetCookieWriter {
     return `${name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT${this.suffix}`;
   }
 
-  /** Bytes a Set-Cookie for `name` takes besides its value, to know when a value must be split. */
-  overhead(name: string): number {
-    return name.length + 1 + this.maxAge.length + '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'.length + this.suffix.length;
+  /**
+   * Bytes a Set-Cookie for `name` takes besides its value, to know when a value must be split.
+   * `maxAge` as for `set`: a wider Max-Age leaves less room for the value.
+   */
+  overhead(name: string, maxAge?: number | null): number {
+    const age = maxAge === undefined || maxAge === null ? this.maxAge : `; Max-Age=${Math.floor(maxAge)}`;
+    return name.length + 1 + age.length + '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'.length + this.suffix.length;
   }
 
   private expires(expiresAt: number): string {

@@ -81,6 +81,17 @@ function refuseKey(path: string): never {
 }
 
 /**
+ * A top-level key starting with NUL is where the session layer keeps its own members (meta.ts):
+ * refused for data, so no key of yours can read or overwrite them.
+ */
+function refuseReservedKey(key: string): never {
+  throw new SessionDataError(
+    JSON.stringify(key),
+    `Session key ${JSON.stringify(key)} is refused: keys starting with a NUL character are reserved for the session layer.`,
+  );
+}
+
+/**
  * Serializes session data for storage. Every value is checked first, unless the guard saw every
  * value go in (`checked`: none was an object that code may have changed since).
  */
@@ -161,6 +172,7 @@ class DataGuard implements ProxyHandler<SessionRecord> {
   set(target: SessionRecord, key: string | symbol, value: unknown): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
+    if (key.charCodeAt(0) === 0) refuseReservedKey(key);
     if (this.owner !== undefined) this.owner.touched = true;
     if (value === undefined) {
       delete target[key];
@@ -178,6 +190,7 @@ class DataGuard implements ProxyHandler<SessionRecord> {
   defineProperty(target: SessionRecord, key: string | symbol, descriptor: PropertyDescriptor): boolean {
     if (typeof key !== 'string') throw new SessionDataError(String(key), 'Session keys must be strings.');
     if (FORBIDDEN_KEYS.has(key)) refuseKey(key);
+    if (key.charCodeAt(0) === 0) refuseReservedKey(key);
     if (!('value' in descriptor)) throw new SessionDataError(key, `Session key "${key}" cannot be an accessor.`);
     assertStorable(descriptor.value, key);
     if (this.owner !== undefined) {

@@ -2,11 +2,15 @@ export type { CommitPlan } from './backends/backend.js';
 export type { RedisClient } from './backends/redis.js';
 export {
   destroySession,
+  flash,
   getSessionInfo,
   regenerateSession,
   runWithSession,
   type SessionInfo,
   session,
+  setSessionExpiry,
+  takeFlashes,
+  touchSession,
 } from './context.js';
 export {
   SessionConfigError,
@@ -17,6 +21,7 @@ export {
   SessionTooLargeError,
 } from './errors.js';
 export { SessionManager } from './manager.js';
+export type { Flash } from './meta.js';
 export type { CommonOptions, CookieData, CookiesOptions, FilesOptions, RedisOptions, SameSite } from './options.js';
 export { DEFAULTS } from './options.js';
 export {

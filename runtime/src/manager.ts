@@ -6,6 +6,18 @@ import { StoreBackend } from './backends/store.js';
 import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cookie-header.js';
 import { serialize } from './data.js';
 import {
+  createdOf,
+  joinMeta,
+  keepsEmptySession,
+  lifetimeOf,
+  longestLifetimeOf,
+  mayHoldMeta,
+  metaMembers,
+  splitMeta,
+  userOf,
+  withCreated,
+} from './meta.js';
+import {
   type CookiesOptions,
   type FilesOptions,
   type RedisOptions,
@@ -13,7 +25,7 @@ import {
   resolveCommonOptions,
 } from './options.js';
 import { compressionLevel } from './seal.js';
-import { SessionState } from './state.js';
+import { type SessionPolicy, SessionState } from './state.js';
 import type { SessionData } from './types.js';
 
 /**
@@ -58,7 +70,9 @@ export class SessionManager<T extends object = SessionData> {
   readonly options: Readonly<ResolvedCommonOptions>;
   private readonly expireMs: number;
   private readonly refreshAfterMs: number;
+  private readonly absoluteMs: number | undefined;
   private readonly clock: () => number;
+  private readonly policy: SessionPolicy;
 
   private constructor(
     private readonly backend: Backend,
@@ -67,7 +81,13 @@ export class SessionManager<T extends object = SessionData> {
     this.options = Object.freeze(options);
     this.expireMs = options.expire * 1000;
     this.refreshAfterMs = options.refreshAfter * 1000;
+    this.absoluteMs = options.absoluteExpire === undefined ? undefined : options.absoluteExpire * 1000;
     this.clock = options.clock;
+    this.policy = Object.freeze({
+      clock: options.clock,
+      keepCreatedOnRegenerate: options.keepCreatedOnRegenerate,
+      idHash: (id: string) => backend.idHash?.(id) ?? id,
+    });
   }
 
   get backendKind(): Backend['kind'] {
@@ -97,12 +117,35 @@ export class SessionManager<T extends object = SessionData> {
   }
 
   private stateFor(loaded: LoadedSession | undefined, cookies: RequestCookies, now: number): SessionState<T> {
-    if (loaded === undefined) {
-      return new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false, now);
-    }
-    const baseline = loaded.text ?? JSON.stringify(loaded.data);
+    if (loaded === undefined) return this.freshState(cookies, now);
+    const stored = loaded.text ?? JSON.stringify(loaded.data);
     const stale = loaded.stale === true;
-    return new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, stale, now);
+    // Most sessions hold no meta (meta.ts): one substring test, and the stored text is the baseline.
+    if (!mayHoldMeta(stored)) {
+      const state = new SessionState<T>(loaded.data, loaded.id, stored, loaded.expiresAt, cookies, stale, now);
+      state.policy = this.policy;
+      return state;
+    }
+    const meta = splitMeta(loaded.data);
+    // Past the absolute timeout a session is over, however recently it was used.
+    const created = createdOf(meta);
+    if (created !== undefined && this.absoluteMs !== undefined && created + this.absoluteMs <= now) {
+      return this.freshState(cookies, now);
+    }
+    const dataText = meta === undefined ? stored : JSON.stringify(loaded.data);
+    const baseline = joinMeta(metaMembers(meta), dataText);
+    const state = new SessionState<T>(loaded.data, loaded.id, baseline, loaded.expiresAt, cookies, stale, now);
+    state.meta = meta;
+    state.dataBaseline = dataText;
+    state.storedBaseline = stored;
+    state.policy = this.policy;
+    return state;
+  }
+
+  private freshState(cookies: RequestCookies, now: number): SessionState<T> {
+    const state = new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false, now);
+    state.policy = this.policy;
+    return state;
   }
 
   /**
@@ -112,23 +155,46 @@ export class SessionManager<T extends object = SessionData> {
    */
   commit(state: SessionState<T>, now = this.clock()): CommitPlan {
     if (state.discarded) return NOTHING_TO_COMMIT;
-    const text =
-      !state.touched && state.baseline !== undefined ? state.baseline : serialize(state.record, !state.objectsShared);
+    const dataText =
+      !state.touched && state.dataBaseline !== undefined
+        ? state.dataBaseline
+        : serialize(state.record, !state.objectsShared);
     const { cookies } = state;
+    let { meta } = state;
     const hadCookie = cookies.main !== undefined || cookies.chunks.size > 0;
-    if (text === '{}') {
+    if (dataText === '{}' && !keepsEmptySession(meta)) {
       // An empty session is no session: nothing to set, and whatever the browser holds is cleared.
       if (state.baseline === undefined && state.replacedId === undefined && !hadCookie) return NOTHING_TO_COMMIT;
       const retiredId = state.replacedId ?? (state.baseline === undefined ? undefined : state.id);
-      return this.backend.remove(retiredId, cookies, state.expiresAt, now);
+      return this.backend.remove(retiredId, cookies, state.expiresAt, now, this.revokeFor(state));
     }
+    // The absolute timeout counts from the first store; so does listUserSessions()' `created`.
+    if ((this.absoluteMs !== undefined || userOf(meta) !== undefined) && createdOf(meta) === undefined) {
+      meta = state.meta = withCreated(meta, now);
+    }
+    const text = meta === undefined ? dataText : joinMeta(metaMembers(meta), dataText);
     const changed = state.baseline !== text || state.replacedId !== undefined;
-    const lastWrittenAt = state.expiresAt - this.expireMs;
-    if (!changed && !state.stale && now - lastWrittenAt < this.refreshAfterMs) return NOTHING_TO_COMMIT;
-    const { id, replacedId, expiresAt } = state;
+    const lifetime = lifetimeOf(meta);
+    const idleMs = lifetime === undefined || lifetime === 0 ? this.expireMs : lifetime * 1000;
     // From the load, not the commit: a request held open for a while gets no later expiry than one
     // that ended at once, so a copy of a cookie never outlives a revocation recorded after its load.
-    const newExpiresAt = Math.min(now, state.loadedAt) + this.expireMs;
+    let newExpiresAt = Math.min(now, state.loadedAt) + idleMs;
+    let capped = false;
+    const created = createdOf(meta);
+    if (this.absoluteMs !== undefined && created !== undefined && created + this.absoluteMs < newExpiresAt) {
+      newExpiresAt = created + this.absoluteMs;
+      capped = true;
+    }
+    if (!changed && !state.stale && !state.touchRequested) {
+      // Slides once the same share of its lifetime has passed as refreshAfter is of expire.
+      const refreshAfterMs =
+        idleMs === this.expireMs ? this.refreshAfterMs : (idleMs * this.refreshAfterMs) / this.expireMs;
+      const lastWrittenAt = state.expiresAt - idleMs;
+      if (now - lastWrittenAt < refreshAfterMs) return NOTHING_TO_COMMIT;
+      // Nothing to slide past the absolute timeout.
+      if (capped && newExpiresAt <= state.expiresAt) return NOTHING_TO_COMMIT;
+    }
+    const { id, replacedId, expiresAt } = state;
     return this.backend.write(
       id,
       text,
@@ -138,8 +204,30 @@ export class SessionManager<T extends object = SessionData> {
       changed || state.stale,
       expiresAt,
       now,
-      state.baseline,
+      state.storedBaseline,
+      meta === undefined
+        ? undefined
+        : {
+            // Max-Age: none for a browser-session cookie; never past the absolute timeout.
+            maxAge:
+              lifetime === 0
+                ? null
+                : capped
+                  ? Math.max(0, Math.floor((newExpiresAt - now) / 1000))
+                  : lifetime === undefined
+                    ? undefined
+                    : lifetime,
+            revokeFor: this.revokeFor(state),
+          },
     );
+  }
+
+  /**
+   * How long (ms) a retired id must stay revoked (cookies backend): the longest any copy of its
+   * cookie can live, the manager's `expire` or a longer lifetime setSessionExpiry() gave it.
+   */
+  private revokeFor(state: SessionState<T>): number {
+    return Math.max(this.expireMs, state.retiredLifetimeMs, longestLifetimeOf(state.meta) * 1000);
   }
 
   /** Stops background work (the files backend's sweeper) so the process can exit. */

@@ -43,6 +43,13 @@ export interface CommonOptions {
    */
   refreshAfter?: number;
   /**
+   * Seconds after its creation when a session ends however active it is (an absolute timeout).
+   * Sliding never extends a session past it, and the cookie's Max-Age never points past it.
+   * `regenerateSession()` (login) starts the count again, unless you pass
+   * `{ seconds, keepOnRegenerate: true }`. Default: off.
+   */
+  absoluteExpire?: number | { seconds: number; keepOnRegenerate?: boolean };
+  /**
    * The time, in ms since the epoch, for every expiry and revocation decision the manager makes.
    * Default `Date.now`. For tests that move time without waiting; the redis store and the redis
    * revocation list still count key TTLs on redis' own clock.
@@ -165,6 +172,9 @@ export interface ResolvedCommonOptions {
   cookieName: string;
   cookieData: ResolvedCookieData;
   refreshAfter: number;
+  /** Seconds, or undefined when off. */
+  absoluteExpire: number | undefined;
+  keepCreatedOnRegenerate: boolean;
   clock: () => number;
 }
 
@@ -338,5 +348,35 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
   if (typeof clock !== 'function') {
     throw new SessionConfigError(`clock must be a function returning ms since the epoch, got ${String(clock)}.`);
   }
-  return { expire, secure, sameSite, domain, cookieName, cookieData, refreshAfter, clock };
+  const { absoluteExpire, keepCreatedOnRegenerate } = resolveAbsoluteExpire(options.absoluteExpire);
+  return {
+    expire,
+    secure,
+    sameSite,
+    domain,
+    cookieName,
+    cookieData,
+    refreshAfter,
+    absoluteExpire,
+    keepCreatedOnRegenerate,
+    clock,
+  };
+}
+
+function resolveAbsoluteExpire(given: CommonOptions['absoluteExpire']): {
+  absoluteExpire: number | undefined;
+  keepCreatedOnRegenerate: boolean;
+} {
+  if (given === undefined) return { absoluteExpire: undefined, keepCreatedOnRegenerate: false };
+  const asObject = typeof given === 'object' && given !== null;
+  const seconds = asObject ? given.seconds : given;
+  const absoluteExpire = positiveSeconds('absoluteExpire', seconds as number);
+  if (absoluteExpire < 1) {
+    throw new SessionConfigError(`absoluteExpire must be at least 1 second, got ${absoluteExpire}.`);
+  }
+  const keep = asObject ? given.keepOnRegenerate : undefined;
+  if (keep !== undefined && typeof keep !== 'boolean') {
+    throw new SessionConfigError(`absoluteExpire.keepOnRegenerate must be true or false, got ${JSON.stringify(keep)}.`);
+  }
+  return { absoluteExpire, keepCreatedOnRegenerate: keep === true };
 }

@@ -24,6 +24,17 @@ export interface CommitPlan {
 
 export const NOTHING_TO_COMMIT: CommitPlan = Object.freeze({ setCookies: [], persist: undefined }) as CommitPlan;
 
+/** What a write needs to know beyond the data, for a session with meta (meta.ts). */
+export interface WriteExtras {
+  /**
+   * The cookie's Max-Age in seconds when it is not the manager's `expire` (a lifetime of its own, or
+   * capped by the absolute timeout); null for a browser-session cookie (no Max-Age, no Expires).
+   */
+  maxAge?: number | null | undefined;
+  /** How long (ms) a retired id stays revoked (cookies backend): at least the manager's `expire`. */
+  revokeFor?: number | undefined;
+}
+
 /** What the core needs of a storage backend; the core does the rest (change tracking, expiry policy). */
 export interface Backend {
   readonly kind: 'cookies' | 'files' | 'redis';
@@ -46,12 +57,21 @@ export interface Backend {
     replacedExpiresAt: number,
     now: number,
     baseline: string | undefined,
+    extras?: WriteExtras,
   ): CommitPlan;
   /**
-   * Forget the session: delete `id` from the store (cookies: revoke it) when given, and clear the
-   * cookies the request sent.
+   * Forget the session: delete `id` from the store (cookies: revoke it for `revokeFor` ms) when
+   * given, and clear the cookies the request sent.
    */
-  remove(id: string | undefined, cookies: RequestCookies, expiresAt: number, now: number): CommitPlan;
+  remove(
+    id: string | undefined,
+    cookies: RequestCookies,
+    expiresAt: number,
+    now: number,
+    revokeFor: number,
+  ): CommitPlan;
+  /** What listUserSessions() shows for a session id, and getSessionInfo().idHash. */
+  idHash?(id: string): string;
   /** Stop background work (the files sweeper). */
   close?(): Promise<void>;
 }

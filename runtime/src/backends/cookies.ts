@@ -5,7 +5,7 @@ import { isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
 import { type RevocationList, revocationLifetime } from '../revocation.js';
 import { Sealer } from '../seal.js';
-import type { Backend, CommitPlan, LoadedSession } from './backend.js';
+import type { Backend, CommitPlan, LoadedSession, WriteExtras } from './backend.js';
 
 /** Browsers keep at most 4096 bytes of one Set-Cookie (name, value and attributes). */
 const COOKIE_LIMIT = 4096;
@@ -148,6 +148,8 @@ export class CookiesBackend implements Backend {
     _changed: boolean,
     _replacedExpiresAt: number,
     now: number,
+    _baseline?: string,
+    extras?: WriteExtras,
   ): CommitPlan {
     // Revoked while this request was in flight (a logout in another tab, or an attacker holding a
     // request open across the victim's logout): never sealed again.
@@ -157,11 +159,12 @@ export class CookiesBackend implements Backend {
     // To the millisecond, never rounded up: the cookie expires exactly when the session does.
     const expires = Math.floor(expiresAt);
     const sealed = this.sealer.seal(`${expires}.${id}.${text}`);
-    const parts = this.split(sealed);
+    const maxAge = extras?.maxAge;
+    const parts = this.split(sealed, maxAge);
     const setCookies: string[] = [];
     for (let index = 0; index < parts.length; index++) {
       setCookies.push(
-        this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires),
+        this.writer.set(index === 0 ? this.name : `${this.name}.${index}`, parts[index] as string, expires, maxAge),
       );
     }
     // Chunks left over from a larger session: cleared, so the browser does not keep sending them.
@@ -169,16 +172,22 @@ export class CookiesBackend implements Backend {
     for (const index of cookies.chunks.keys()) {
       if (index >= parts.length && index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
     }
-    return { setCookies, persist: this.revoker(replacedId) };
+    return { setCookies, persist: this.revoker(replacedId, extras?.revokeFor) };
   }
 
-  remove(id: string | undefined, cookies: RequestCookies): CommitPlan {
+  remove(
+    id: string | undefined,
+    cookies: RequestCookies,
+    _expiresAt?: number,
+    _now?: number,
+    revokeFor?: number,
+  ): CommitPlan {
     const setCookies = [this.writer.clear(this.name)];
     const declared = declaredChunks(cookies.main);
     for (const index of cookies.chunks.keys()) {
       if (index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
     }
-    return { setCookies, persist: this.revoker(id) };
+    return { setCookies, persist: this.revoker(id, revokeFor) };
   }
 
   /**
@@ -186,21 +195,28 @@ export class CookiesBackend implements Backend {
    * The revocation's lifetime counts from when it runs, which may be well after the commit (a handler
    * that sends its headers and ends the response later): every load until then may still pass.
    */
-  private revoker(id: string | undefined): CommitPlan['persist'] {
-    const { revocation, revokeFor, clock } = this;
+  private revoker(id: string | undefined, sessionRevokeFor = 0): CommitPlan['persist'] {
+    const { revocation, clock } = this;
     if (id === undefined || revocation === undefined) return undefined;
+    // A session with a lifetime of its own (setSessionExpiry) may have copies that live longer.
+    const revokeFor = Math.max(this.revokeFor, sessionRevokeFor);
     return async () => {
       await revocation.revoke(id, revokeFor, clock());
     };
   }
 
-  private split(sealed: string): string[] {
-    if (sealed.length <= this.chunkSize) return [sealed];
-    const count = Math.ceil((sealed.length + 2) / this.chunkSize);
-    if (count > MAX_CHUNKS) throw new SessionTooLargeError(sealed.length, MAX_CHUNKS * this.chunkSize - 2);
-    const parts = [`${count}~${sealed.slice(0, this.chunkSize - 2)}`];
-    for (let start = this.chunkSize - 2; start < sealed.length; start += this.chunkSize) {
-      parts.push(sealed.slice(start, start + this.chunkSize));
+  private split(sealed: string, maxAge?: number | null): string[] {
+    // A Max-Age of the session's own (setSessionExpiry) may be wider than the manager's.
+    const chunkSize =
+      maxAge === undefined || maxAge === null
+        ? this.chunkSize
+        : COOKIE_LIMIT - this.writer.overhead(`${this.name}.9`, maxAge) - 2;
+    if (sealed.length <= chunkSize) return [sealed];
+    const count = Math.ceil((sealed.length + 2) / chunkSize);
+    if (count > MAX_CHUNKS) throw new SessionTooLargeError(sealed.length, MAX_CHUNKS * chunkSize - 2);
+    const parts = [`${count}~${sealed.slice(0, chunkSize - 2)}`];
+    for (let start = chunkSize - 2; start < sealed.length; start += chunkSize) {
+      parts.push(sealed.slice(start, start + chunkSize));
     }
     return parts;
   }

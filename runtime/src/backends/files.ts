@@ -193,10 +193,12 @@ export class FilesStore implements SessionStore {
       // merged in (merge.ts).
       const current = readSessionFile(path);
       if (current === undefined) return 'refused';
-      const stored = dataOf(current, Date.now());
+      const stored = dataOf(current, this.clock());
       if (stored === undefined) return 'refused';
-      const merged = stored === baseline ? text : (mergeChanges(stored, baseline, text) ?? text);
-      return this.replace(id, path, merged, expiresAt, temp);
+      if (stored.text === baseline) return this.replace(id, path, text, expiresAt, temp);
+      // Merged: the expiry is the later of the two requests' (one of them may have set a lifetime).
+      const merged = mergeChanges(stored.text, baseline, text) ?? text;
+      return this.replace(id, path, merged, Math.max(expiresAt, stored.expires), temp);
     } finally {
       temp.discard();
       removeQuietly(lock);
@@ -410,7 +412,7 @@ function readSessionFile(path: string): string | undefined {
  * The session JSON inside a file's text (`{"expires":<ms>,"data":<json>}`, as `write` makes it),
  * or undefined when it has expired or is not such a file.
  */
-function dataOf(contents: string, now: number): string | undefined {
+function dataOf(contents: string, now: number): { text: string; expires: number } | undefined {
   const envelope = parseStored(contents);
   const expires = envelope?.expires;
   const data = envelope?.data;
@@ -425,7 +427,8 @@ function dataOf(contents: string, now: number): string | undefined {
   }
   const start = contents.indexOf(',"data":');
   // As written by this store: the data's own text, byte for byte, so it compares with the baseline.
-  return start > 0 && contents.endsWith('}\n') ? contents.slice(start + 8, -2) : JSON.stringify(data);
+  const text = start > 0 && contents.endsWith('}\n') ? contents.slice(start + 8, -2) : JSON.stringify(data);
+  return { text, expires };
 }
 
 function removeQuietly(path: string): void {

@@ -103,6 +103,7 @@ end
  *                      this request changed (ARGV[5], ARGV[6], ... as raw key, raw value pairs, an
  *                      empty value for a deleted key) replace, join or leave what the key holds now;
  *                      members other requests changed stay. Not a JSON object: ARGV[4] is stored.
+ *                      The expiry is the later of the two requests' (a lifetime one of them set).
  *            'touch':  the check for a session, then only the expiry slides
  *            'retire': the key becomes a tombstone, which 'update', 'merge' and 'touch' never overwrite
  *   ARGV[2]  the deadline, in ms on redis' clock: a command that runs later changes nothing, so a
@@ -152,7 +153,10 @@ if (mode == 'update' and ARGV[5]) or mode == 'merge' then
       end
       text = '{' .. table.concat(parts, ',') .. '}'
     end
-    redis.call('SET', KEYS[1], text, 'PX', ARGV[3])
+    local ttl = tonumber(ARGV[3])
+    local left = redis.call('PTTL', KEYS[1])
+    if left > ttl then ttl = left end
+    redis.call('SET', KEYS[1], text, 'PX', ttl)
     return reply
   end
   if current ~= ARGV[5] then

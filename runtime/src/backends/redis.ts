@@ -47,12 +47,15 @@ export class RedisStore implements SessionStore {
   private readonly merge: boolean;
   private readonly waitForReplica: number | undefined;
   private connectedOnce = false;
+  /** The manager's clock: a TTL is the time from its now to the expiry the manager decided. */
+  private readonly now: () => number;
 
   constructor(
     private readonly client: RedisClient,
     options: RedisOptions,
-    _common: ResolvedCommonOptions,
+    common: ResolvedCommonOptions,
   ) {
+    this.now = common.clock;
     if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function') {
       throw new TypeError(
         'SessionManager.redis needs a redis client, for example `new Redis(process.env.REDIS_URL)` from ioredis.',
@@ -120,7 +123,7 @@ export class RedisStore implements SessionStore {
     baseline?: string,
   ): Promise<WriteOutcome> {
     const key = this.prefix + id;
-    const ttl = Math.max(1, Math.ceil(expiresAt - Date.now()));
+    const ttl = Math.max(1, Math.ceil(expiresAt - this.now()));
     const reply = await this.run(operation, (remainingMs) => {
       const deadline = this.clock.deadlineIn(remainingMs() - this.replyAllowanceMs);
       if (deadline !== undefined) return this.writeBy(deadline, mode, key, ttl, text, baseline);

@@ -2,7 +2,7 @@ import type { RequestCookies, SetCookieWriter } from '../cookie-header.js';
 import type { SessionRecord } from '../data.js';
 import { isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
-import type { Backend, CommitPlan, LoadedSession } from './backend.js';
+import type { Backend, CommitPlan, LoadedSession, WriteExtras } from './backend.js';
 
 /** A session as a server-side store holds it. */
 export interface StoredSession {
@@ -81,6 +81,7 @@ export class StoreBackend implements Backend {
     replacedExpiresAt: number,
     now: number,
     baseline: string | undefined,
+    extras?: WriteExtras,
   ): CommitPlan {
     const { store } = this;
     let persist: () => Promise<unknown>;
@@ -97,7 +98,10 @@ export class StoreBackend implements Backend {
     // merged with what another request stored meanwhile.
     else if (changed) persist = () => store.update(id, text, expiresAt, baseline);
     else persist = () => store.touch(id, text, expiresAt);
-    return { setCookies: [this.writer.set(this.name, id, expiresAt)], persist: persist as () => Promise<void> };
+    return {
+      setCookies: [this.writer.set(this.name, id, expiresAt, extras?.maxAge)],
+      persist: persist as () => Promise<void>,
+    };
   }
 
   remove(id: string | undefined, _cookies: RequestCookies, expiresAt: number, now: number): CommitPlan {

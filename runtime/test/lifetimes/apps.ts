@@ -12,6 +12,15 @@ import { sessions as fastifySessions } from '../../src/adapters/fastify.js';
 import { type SessionVariables, sessions as honoSessions } from '../../src/adapters/hono.js';
 import { sessions as koaSessions } from '../../src/adapters/koa.js';
 import { withSessions } from '../../src/adapters/node.js';
+import {
+  destroySession,
+  flash,
+  regenerateSession,
+  session,
+  setSessionExpiry,
+  takeFlashes,
+  touchSession,
+} from '../../src/context.js';
 import type { SessionManager } from '../../src/manager.js';
 
 export const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono'] as const;
@@ -42,11 +51,12 @@ export type Route = (path: string, query: URLSearchParams, s: Data, explicit: bo
  * The routes every lifetimes app has:
  * - /count      counts visits
  * - /failures   the failure count
- * - /deny       counts a failure, then a 401 thrown the framework's way
+ * - /deny       counts a failure and flashes, then a 401 thrown the framework's way
+ * - /big?size=N  stores a repetitive string of N characters
  * - /crash      counts a failure, then an unhandled exception
  * - /fail       counts a failure, then a 500 answered without throwing
  */
-const baseRoutes: Route = (path, _query, s) => {
+const baseRoutes: Route = (path, query, s, explicit) => {
   const fail = () => {
     s.failures = ((s.failures as number | undefined) ?? 0) + 1;
   };
@@ -58,7 +68,11 @@ const baseRoutes: Route = (path, _query, s) => {
       return { body: String(s.failures ?? 0) };
     case '/deny':
       fail();
+      flash('Wrong password', 'error', explicit ? s : undefined);
       return { body: 'denied', error: 401 };
+    case '/big':
+      s.blob = 'session data '.repeat(Math.ceil(Number(query.get('size') ?? 1000) / 13));
+      return { body: 'stored' };
     case '/crash':
       fail();
       return { body: 'crashed', error: 500 };
@@ -70,7 +84,45 @@ const baseRoutes: Route = (path, _query, s) => {
   }
 };
 
-const routes: Route[] = [baseRoutes];
+/**
+ * Session lifetimes, the way an app uses them (the control functions get the framework's session on
+ * koa and fastify, and find the request's session through the context elsewhere):
+ * - /login?user=ada&remember=N   regenerate, store the user, remember for N seconds, flash a welcome
+ * - /me                          the user and the flashes, as JSON, through the imported `session`
+ * - /touch                       touchSession()
+ * - /logout                      destroySession(), then a flash for the next page
+ * - /flash?m=text                flashes a message
+ */
+const lifetimeRoutes: Route = (path, query, s, explicit) => {
+  const target = explicit ? s : undefined;
+  switch (path) {
+    case '/login': {
+      const user = query.get('user') ?? 'ada';
+      regenerateSession(target);
+      s.user = user;
+      const remember = query.get('remember');
+      if (remember !== null) setSessionExpiry(Number(remember), target);
+      flash(`Welcome ${user}`, 'success', target);
+      return { body: 'ok' };
+    }
+    case '/me':
+      return { body: JSON.stringify({ user: session.user ?? null, flashes: takeFlashes() }) };
+    case '/touch':
+      touchSession(target);
+      return { body: 'touched' };
+    case '/logout':
+      destroySession(target);
+      flash('Signed out', undefined, target);
+      return { body: 'bye' };
+    case '/flash':
+      flash(query.get('m') ?? '', undefined, target);
+      return { body: 'flashed' };
+    default:
+      return undefined;
+  }
+};
+
+const routes: Route[] = [lifetimeRoutes, baseRoutes];
 
 /** Adds routes to every lifetimes app started after this call (the first route that answers wins). */
 export function addRoutes(route: Route): void {

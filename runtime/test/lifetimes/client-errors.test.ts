@@ -28,6 +28,9 @@ describe.each(
     expect(denied.status).toBe(401);
     expect(denied.setCookies).toHaveLength(1);
     expect((await jar.get(`${app.url}/failures`)).body).toBe('1');
+    // A flash set before the 401 is shown next.
+    const me = JSON.parse((await jar.get(`${app.url}/me`)).body) as { flashes: unknown[] };
+    expect(me.flashes).toEqual([{ message: 'Wrong password', category: 'error' }]);
     expect((await jar.get(`${app.url}/deny`)).status).toBe(401);
     expect((await jar.get(`${app.url}/failures`)).body).toBe('2');
 
