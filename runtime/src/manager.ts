@@ -5,6 +5,7 @@ import { type RedisClient, RedisStore } from './backends/redis.js';
 import { StoreBackend } from './backends/store.js';
 import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cookie-header.js';
 import { serialize } from './data.js';
+import { SessionConfigError } from './errors.js';
 import {
   createdOf,
   joinMeta,
@@ -228,6 +229,22 @@ export class SessionManager<T extends object = SessionData> {
    */
   private revokeFor(state: SessionState<T>): number {
     return Math.max(this.expireMs, state.retiredLifetimeMs, longestLifetimeOf(state.meta) * 1000);
+  }
+
+  /**
+   * Deletes every session of this manager, and nothing else (Emmett's `SessionManager.clear()`):
+   * files removes the session files its template names, redis the keys under its prefix (`SCAN` and
+   * `UNLINK` in batches, on every master of a Cluster). Resolves to how many. Cookie sessions live in
+   * the browsers: a SessionConfigError that says how to end them (rotate the secret). A store failure
+   * rejects with a SessionStoreError.
+   */
+  async clear(): Promise<number> {
+    if (this.backend.clear === undefined) {
+      throw new SessionConfigError(
+        'clear() cannot delete cookie sessions: they are stored in the browsers. To end every one of them, put a new secret first in the secret list and remove the old ones: every existing cookie then reads as a fresh session.',
+      );
+    }
+    return this.backend.clear();
   }
 
   /** Stops background work (the files backend's sweeper) so the process can exit. */

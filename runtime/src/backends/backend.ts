@@ -72,6 +72,8 @@ export interface Backend {
   ): CommitPlan;
   /** What listUserSessions() shows for a session id, and getSessionInfo().idHash. */
   idHash?(id: string): string;
+  /** Delete every stored session of this manager, and nothing else; resolves to how many (files, redis). */
+  clear?(): Promise<number>;
   /** Stop background work (the files sweeper). */
   close?(): Promise<void>;
 }

@@ -301,11 +301,7 @@ export class FilesStore implements SessionStore {
     }
     for (const name of names) {
       // Only names this store makes: the folder may hold other files, which are not ours to delete.
-      const isSession =
-        name.length > this.before.length + this.after.length &&
-        name.startsWith(this.before) &&
-        name.endsWith(this.after) &&
-        isSessionId(name.slice(this.before.length, name.length - this.after.length));
+      const isSession = this.isSessionFile(name);
       const isTemp = TEMP_NAME.test(name);
       const isLock = LOCK_NAME.test(name);
       if (!isSession && !isTemp && !isLock && !MARKER_NAME.test(name)) continue;
@@ -320,6 +316,42 @@ export class FilesStore implements SessionStore {
         // Gone already, or not ours to delete: the next sweep will see.
       }
     }
+  }
+
+  /** Whether a file name is one this store makes for a session: its template around a hashed id. */
+  private isSessionFile(name: string): boolean {
+    return (
+      name.length > this.before.length + this.after.length &&
+      name.startsWith(this.before) &&
+      name.endsWith(this.after) &&
+      isSessionId(name.slice(this.before.length, name.length - this.after.length))
+    );
+  }
+
+  /**
+   * Deletes every session file of this store (Emmett's `clear()`): only names its template makes,
+   * so other files in the folder stay. One at a time, asynchronously, so requests keep flowing; a
+   * request in flight then finds its file gone and writes nothing back (`replace`).
+   */
+  async clear(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return 0;
+      throw storeError('clear', this.directory, error);
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!this.isSessionFile(name)) continue;
+      try {
+        await unlink(join(this.directory, name));
+        removed += 1;
+      } catch (error) {
+        if (!isCode(error, 'ENOENT')) throw storeError('clear', join(this.directory, name), error);
+      }
+    }
+    return removed;
   }
 
   private writeAtomically(path: string, contents: string, made?: TempFile): void {

@@ -15,7 +15,15 @@ export interface RedisClient extends ScriptClient {
   time(): Promise<unknown>;
   /** Commands sent together to one node (ioredis); needed only with `waitForReplica`. */
   pipeline?(commands: Array<Array<string | number>>): { exec(): Promise<Array<[Error | null, unknown]> | null> };
+  /** For clear(): walking the keys under the prefix, and removing them. */
+  scan?(cursor: string, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<unknown>;
+  unlink?(...keys: string[]): Promise<number>;
+  /** A Cluster's connections to its masters: clear() walks each, as SCAN sees one node's keys only. */
+  nodes?(role: 'master'): RedisClient[];
 }
+
+/** Keys SCAN asks for, and UNLINK removes, at a time: bounded work per command on a busy redis. */
+const CLEAR_BATCH = 500;
 
 /**
  * Client states in which redis is known to be unreachable, whether or not this store saw it ready
@@ -112,6 +120,42 @@ export class RedisStore implements SessionStore {
 
   async retire(id: string, until: number): Promise<void> {
     await this.change('delete', 'retire', id, until, '');
+  }
+
+  /**
+   * Deletes every key under the prefix (Emmett's `clear()`): `SCAN MATCH <prefix>*` and `UNLINK` in
+   * batches, never `KEYS` (which blocks redis); on a Cluster, on every master. Keys of other prefixes
+   * stay. A request in flight then finds its key gone and writes nothing back (the write script).
+   */
+  async clear(): Promise<number> {
+    const { client } = this;
+    if (typeof client.scan !== 'function' || typeof client.unlink !== 'function') {
+      throw new SessionConfigError('clear() needs a redis client with SCAN and UNLINK (an ioredis Redis or Cluster).');
+    }
+    const cluster = typeof client.nodes === 'function';
+    const nodes = cluster ? (client.nodes as NonNullable<RedisClient['nodes']>)('master') : [client];
+    // The prefix is matched literally: glob characters in it are escaped.
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    let removed = 0;
+    for (const node of nodes) {
+      const scan = node.scan as NonNullable<RedisClient['scan']>;
+      const unlink = node.unlink as NonNullable<RedisClient['unlink']>;
+      let cursor = '0';
+      do {
+        const reply = (await this.run('clear', () =>
+          scan.call(node, cursor, 'MATCH', pattern, 'COUNT', CLEAR_BATCH),
+        )) as [string, string[]];
+        cursor = reply[0];
+        const keys = reply[1];
+        if (keys.length === 0) continue;
+        // On a Cluster one command names keys of one hash slot only: one UNLINK per key there.
+        const counts = cluster
+          ? await Promise.all(keys.map((key) => this.run('clear', () => unlink.call(node, key))))
+          : [await this.run('clear', () => unlink.call(node, ...keys))];
+        for (const count of counts) removed += count;
+      } while (cursor !== '0');
+    }
+    return removed;
   }
 
   private async change(
@@ -250,5 +294,7 @@ function past(operation: string): string {
       ? 'saved'
       : operation === 'touch'
         ? 'extended'
-        : 'deleted';
+        : operation === 'clear'
+          ? 'cleared'
+          : 'deleted';
 }

@@ -42,6 +42,11 @@ export interface SessionStore {
    * `touch` of a request already in flight can write it back.
    */
   retire(id: string, until: number): Promise<void>;
+  /**
+   * Deletes every session of this store and nothing else (Emmett's `clear()`); resolves to how
+   * many. A request in flight finds its session gone, and writes nothing back.
+   */
+  clear(): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -119,6 +124,10 @@ export class StoreBackend implements Backend {
    */
   private retiredUntil(expiresAt: number, now: number): number {
     return Math.max(expiresAt, now + this.expireMs);
+  }
+
+  clear(): Promise<number> {
+    return this.store.clear();
   }
 
   async close(): Promise<void> {

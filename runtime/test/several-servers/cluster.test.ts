@@ -146,6 +146,25 @@ describe('redis backend on a Redis Cluster', () => {
     expect(await revoked.isRevoked(second)).toBe(false);
   });
 
+  it('clear() removes the sessions on every master, and keys of other prefixes stay', async () => {
+    const client = await readyClusterClient();
+    const prefix = `csm-cluster-clear:${randomUUID()}:`;
+    const manager = SessionManager.redis<Data>(client, { prefix, commandTimeout: SLOW_MACHINE_TIMEOUT });
+    for (let n = 0; n < 30; n++) {
+      await exchange(manager, new CookieJar(), (state) => {
+        state.data.n = n;
+      });
+    }
+    const before = await keysByMaster(prefix);
+    expect([...before.values()].filter((keys) => keys.length > 0)).toHaveLength(3);
+    const neighbour = `${prefix.slice(0, -1)}x:kept`;
+    await client.set(neighbour, 'keep me', 'EX', 60);
+    expect(await manager.clear()).toBe(30);
+    expect([...(await keysByMaster(prefix)).values()].flat()).toEqual([]);
+    expect(await client.get(neighbour)).toBe('keep me');
+    await client.del(neighbour);
+  });
+
   it.each([
     { label: 'cluster failover', options: {} },
     { label: 'cluster failover, waitForReplica: 500', options: { waitForReplica: COMMAND_TIMEOUT / 2 } },
