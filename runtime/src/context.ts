@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SessionContextError } from './errors.js';
+import { checkUserId } from './ids.js';
 import type { Flash } from './meta.js';
 import { MAX_EXPIRE } from './options.js';
 import { shared } from './shared.js';
@@ -83,6 +84,15 @@ export function touchSession(data?: object): void {
 }
 
 /**
+ * Ties the session to a user, so that `manager.revokeUser(userId)` ends it (sign out everywhere) and
+ * `manager.listUserSessions(userId)` lists it. Call it at login, after regenerateSession(). Kept
+ * beside the data, never in it, across regenerateSession(); destroySession() drops it.
+ */
+export function bindSessionToUser(userId: string, data?: object): void {
+  resolveState(data, 'bindSessionToUser()').bindUser(checkUserId('bindSessionToUser()', userId));
+}
+
+/**
  * A message for the next request to show once, as Emmett's `flash()`: after a redirect,
  * `takeFlashes()` there returns it, and then it is gone. Kept beside the data, never in it.
  */
@@ -108,9 +118,12 @@ export interface SessionInfo {
   readonly isNew: boolean;
   /** When the session expires unless it is used again. */
   readonly expiresAt: Date;
+  /** What listUserSessions() shows for this session, to mark "this device" in a list of sessions. */
+  readonly idHash: string;
 }
 
 export function getSessionInfo(data?: object): SessionInfo {
   const state = resolveState(data, 'getSessionInfo()');
-  return { id: state.id, isNew: state.isNew, expiresAt: new Date(state.expiresAt) };
+  const { id } = state;
+  return { id, isNew: state.isNew, expiresAt: new Date(state.expiresAt), idHash: state.policy.idHash(id) };
 }

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /**
  * Session ids: 256 random bits in base64url (43 characters). Ids come from a pooled random buffer,
@@ -23,4 +23,26 @@ const ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** Checked before an id reaches a file path or a redis key: anything else is no session at all. */
 export function isSessionId(value: string): boolean {
   return value.length === 43 && ID_SHAPE.test(value);
+}
+
+/**
+ * The key part for a user (its session index, its revocation): a hash, so no user id reaches a key
+ * or a log; in braces, so a Cluster keeps every key of one user in one hash slot. A ':' no session
+ * id has, so it never reads as one.
+ */
+export function userKey(userId: string): string {
+  return `user:{${createHash('sha256').update(userId).digest('base64url').slice(0, 22)}}`;
+}
+
+/** What listUserSessions() shows for a session: a hash of its id, never the id (a bearer credential). */
+export function idHash(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 16);
+}
+
+/** Checked before a user id reaches a hash, a key or a file scan. */
+export function checkUserId(what: string, userId: unknown): string {
+  if (typeof userId !== 'string' || userId === '' || userId.length > 256) {
+    throw new TypeError(`${what} takes a user id of 1 to 256 characters, got ${JSON.stringify(userId)}.`);
+  }
+  return userId;
 }

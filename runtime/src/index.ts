@@ -1,6 +1,7 @@
 export type { CommitPlan } from './backends/backend.js';
 export type { RedisClient } from './backends/redis.js';
 export {
+  bindSessionToUser,
   destroySession,
   flash,
   getSessionInfo,
@@ -20,7 +21,7 @@ export {
   SessionStoreError,
   SessionTooLargeError,
 } from './errors.js';
-export { SessionManager } from './manager.js';
+export { SessionManager, type UserSession } from './manager.js';
 export type { Flash } from './meta.js';
 export type { CommonOptions, CookieData, CookiesOptions, FilesOptions, RedisOptions, SameSite } from './options.js';
 export { DEFAULTS } from './options.js';

@@ -6,6 +6,7 @@ import { StoreBackend } from './backends/store.js';
 import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cookie-header.js';
 import { serialize } from './data.js';
 import { SessionConfigError } from './errors.js';
+import { checkUserId } from './ids.js';
 import {
   createdOf,
   joinMeta,
@@ -21,6 +22,7 @@ import {
 import {
   type CookiesOptions,
   type FilesOptions,
+  MAX_EXPIRE,
   type RedisOptions,
   type ResolvedCommonOptions,
   resolveCommonOptions,
@@ -28,6 +30,17 @@ import {
 import { compressionLevel } from './seal.js';
 import { type SessionPolicy, SessionState } from './state.js';
 import type { SessionData } from './types.js';
+
+/** A session tied to a user, as listUserSessions() shows it. */
+export interface UserSession {
+  /** A hash of the session id (getSessionInfo().idHash of the same session): tells sessions apart. */
+  readonly idHash: string;
+  /** When it was created (first stored tied to a user or under absoluteExpire), when known. */
+  readonly created: Date | undefined;
+  /** When it was last written: a request that changed it, or slid its expiry. */
+  readonly lastSeen: Date;
+  readonly expiresAt: Date;
+}
 
 /**
  * A session manager: loads a request's session from its Cookie header and commits it to Set-Cookie
@@ -219,6 +232,7 @@ export class SessionManager<T extends object = SessionData> {
                     ? undefined
                     : lifetime,
             revokeFor: this.revokeFor(state),
+            user: userOf(meta)?.id,
           },
     );
   }
@@ -229,6 +243,48 @@ export class SessionManager<T extends object = SessionData> {
    */
   private revokeFor(state: SessionState<T>): number {
     return Math.max(this.expireMs, state.retiredLifetimeMs, longestLifetimeOf(state.meta) * 1000);
+  }
+
+  /**
+   * Sign out everywhere: ends every session bindSessionToUser() tied to this user, as a logout ends
+   * one (a request in flight writes none of them back). Files and redis retire each of them; the
+   * cookies backend records the user in its revocation list, which then refuses every cookie tied
+   * to the user before now (a SessionConfigError without a list). A store failure rejects with a
+   * SessionStoreError. A session the user signs in to afterwards is not affected.
+   */
+  async revokeUser(userId: string): Promise<void> {
+    checkUserId('revokeUser()', userId);
+    // Cookies: a copy tied before now lives at most the longest lifetime a session can be sealed with.
+    const longest = this.absoluteMs ?? Math.max(this.expireMs, MAX_EXPIRE * 1000);
+    await this.backend.revokeUser(userId, longest, this.clock());
+  }
+
+  /**
+   * The live sessions tied to a user (files, redis), most recently seen first, for an "active
+   * sessions" page: a hash of each id (never the id, which is a credential; compare it with
+   * getSessionInfo().idHash to mark this device), when it was created, last written and expires.
+   * Cookie sessions live in the browsers and the server keeps no list: a SessionConfigError.
+   */
+  async listUserSessions(userId: string): Promise<UserSession[]> {
+    checkUserId('listUserSessions()', userId);
+    if (this.backend.listUserSessions === undefined) {
+      throw new SessionConfigError(
+        'listUserSessions() needs the files or redis backend: cookie sessions live in the browsers, and the server keeps no list of them.',
+      );
+    }
+    const now = this.clock();
+    const sessions = await this.backend.listUserSessions(userId, now);
+    return sessions
+      .map(({ idHash, created, lastWritten, expiresAt, lifetime }) => {
+        const idleMs = lifetime === undefined || lifetime === 0 ? this.expireMs : lifetime * 1000;
+        return {
+          idHash,
+          created: created === undefined ? undefined : new Date(created),
+          lastSeen: new Date(lastWritten ?? Math.min(now, expiresAt - idleMs)),
+          expiresAt: new Date(expiresAt),
+        };
+      })
+      .sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime());
   }
 
   /**

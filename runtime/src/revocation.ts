@@ -1,5 +1,6 @@
 import type { RedisClient } from './backends/redis.js';
 import { RedisStore } from './backends/redis.js';
+import { userKey } from './ids.js';
 import { DEFAULTS, type ResolvedCommonOptions, resolveCommonOptions } from './options.js';
 
 /**
@@ -19,6 +20,13 @@ import { DEFAULTS, type ResolvedCommonOptions, resolveCommonOptions } from './op
 export interface RevocationList {
   isRevoked(id: string, now: number): boolean | Promise<boolean>;
   revoke(id: string, lifetime: number, now: number): void | Promise<void>;
+  /**
+   * Sign out everywhere (`manager.revokeUser`): records that every session tied to `userId` at or
+   * before `now` is revoked, for at least `lifetime` ms. A later call moves the time forward.
+   */
+  revokeUser?(userId: string, lifetime: number, now: number): void | Promise<void>;
+  /** When `userId`'s sessions were last revoked (ms since the epoch), or undefined. */
+  userRevokedAt?(userId: string, now: number): number | undefined | Promise<number | undefined>;
 }
 
 /**
@@ -41,6 +49,21 @@ export function revocationLifetime(options: Pick<ResolvedCommonOptions, 'expire'
 export class MemoryRevocationList implements RevocationList {
   private readonly revoked = new Map<string, number>();
   private pruneAt = 1024;
+  /** User id -> [revoked at, kept until]. */
+  private readonly users = new Map<string, [number, number]>();
+
+  revokeUser(userId: string, lifetime: number, now = Date.now()): void {
+    const until = Math.max(now + lifetime, this.users.get(userId)?.[1] ?? 0);
+    this.users.set(userId, [now, until]);
+  }
+
+  userRevokedAt(userId: string, now = Date.now()): number | undefined {
+    const entry = this.users.get(userId);
+    if (entry === undefined) return undefined;
+    if (entry[1] > now) return entry[0];
+    this.users.delete(userId);
+    return undefined;
+  }
 
   isRevoked(id: string, now = Date.now()): boolean {
     const until = this.revoked.get(id);
@@ -96,6 +119,16 @@ export class RedisRevocationList implements RevocationList {
   async isRevoked(id: string): Promise<boolean> {
     // Redis drops the key when the revocation ends: whether it exists is the whole answer.
     return (await this.store.read(id, Date.now())) !== undefined;
+  }
+
+  async revokeUser(userId: string, lifetime: number, now = Date.now()): Promise<void> {
+    // The value says when: sessions tied to the user at or before it are refused. Its TTL runs on redis' clock.
+    if (lifetime > 0) await this.store.write(userKey(userId), `{"at":${now}}`, Date.now() + lifetime);
+  }
+
+  async userRevokedAt(userId: string): Promise<number | undefined> {
+    const at = (await this.store.read(userKey(userId), Date.now()))?.data.at;
+    return typeof at === 'number' ? at : undefined;
   }
 
   async revoke(id: string, lifetime: number): Promise<void> {

@@ -114,7 +114,10 @@ describe('control functions', () => {
         id: fresh.id,
         isNew: true,
         expiresAt: new Date(fresh.expiresAt),
+        // What listUserSessions() shows for it: a hash, never the id itself.
+        idHash: expect.stringMatching(/^[\w-]{16}$/),
       });
+      expect(getSessionInfo(fresh.data).idHash).not.toBe(info.idHash);
     });
     expect(getSessionInfo(state.data).id).toBe(state.id);
   });

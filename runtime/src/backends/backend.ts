@@ -33,6 +33,21 @@ export interface WriteExtras {
   maxAge?: number | null | undefined;
   /** How long (ms) a retired id stays revoked (cookies backend): at least the manager's `expire`. */
   revokeFor?: number | undefined;
+  /** The user bindSessionToUser() tied the session to: the redis store keeps it in the user's index. */
+  user?: string | undefined;
+}
+
+/** A session tied to a user, as listUserSessions() finds it in a store. */
+export interface StoredUserSession {
+  /** A hash of the session id (getSessionInfo().idHash of the same session). */
+  idHash: string;
+  /** ms since the epoch, when known. */
+  created: number | undefined;
+  /** When it was last written (ms since the epoch), when the store knows it. */
+  lastWritten: number | undefined;
+  expiresAt: number;
+  /** This session's own idle lifetime (seconds), if setSessionExpiry() gave it one. */
+  lifetime: number | undefined;
 }
 
 /** What the core needs of a storage backend; the core does the rest (change tracking, expiry policy). */
@@ -74,6 +89,14 @@ export interface Backend {
   idHash?(id: string): string;
   /** Delete every stored session of this manager, and nothing else; resolves to how many (files, redis). */
   clear?(): Promise<number>;
+  /**
+   * Sign out everywhere: end every session tied to `userId`. Files and redis retire each of them,
+   * as a logout does; the cookies backend records the user in its revocation list, which then
+   * refuses every cookie tied to the user before `now`, for `lifetime` ms.
+   */
+  revokeUser(userId: string, lifetime: number, now: number): Promise<void>;
+  /** The live sessions tied to `userId` (files, redis; the cookies backend keeps no record of them). */
+  listUserSessions?(userId: string, now: number): Promise<StoredUserSession[]>;
   /** Stop background work (the files sweeper). */
   close?(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 import { MAX_CHUNKS, type RequestCookies, type SetCookieWriter } from '../cookie-header.js';
 import { parseStored, type SessionRecord } from '../data.js';
-import { SessionTooLargeError } from '../errors.js';
-import { isSessionId } from '../ids.js';
+import { SessionConfigError, SessionTooLargeError } from '../errors.js';
+import { idHash, isSessionId } from '../ids.js';
+import { mayHoldMeta, userOf } from '../meta.js';
 import type { ResolvedCommonOptions } from '../options.js';
 import { type RevocationList, revocationLifetime } from '../revocation.js';
 import { Sealer } from '../seal.js';
@@ -76,6 +77,11 @@ function decode(plaintext: string): DecodedSession | typeof INVALID {
   return new DecodedSession(id, text, Number(plaintext.slice(0, idStart - 1)), parsed);
 }
 
+/** The user a loaded cookie session is tied to (bindSessionToUser), read without splitting its meta. */
+function userTiedTo(loaded: LoadedSession): { id: string; bound: number } | undefined {
+  return loaded.text !== undefined && !mayHoldMeta(loaded.text) ? undefined : userOf(loaded.data);
+}
+
 /**
  * The cookies backend: the whole session, sealed, in the cookie. Sealed text is
  * `<expires, ms since the epoch>.<session id>.<data JSON>`, so expiry is enforced by the server even if a
@@ -118,11 +124,40 @@ export class CookiesBackend implements Backend {
     if (loaded === undefined || this.revocation === undefined) return loaded;
     // Stay synchronous when the list answers synchronously (the in-memory one does).
     const revoked = this.revocation.isRevoked(loaded.id, now);
+    const user = this.revocation.userRevokedAt === undefined ? undefined : userTiedTo(loaded);
+    if (user !== undefined) {
+      // Tied to a user: refused too if revokeUser() ran at or after the tie (sign out everywhere).
+      const at = (this.revocation.userRevokedAt as NonNullable<RevocationList['userRevokedAt']>)(user.id, now);
+      const refused = (isRevoked: boolean, revokedAt: number | undefined) =>
+        isRevoked || (revokedAt !== undefined && revokedAt >= user.bound);
+      if (typeof revoked === 'boolean' && !(at instanceof Promise)) {
+        this.listAnswersAtOnce = true;
+        return refused(revoked, at) ? undefined : loaded;
+      }
+      return Promise.all([revoked, at]).then(([isRevoked, revokedAt]) =>
+        refused(isRevoked, revokedAt) ? undefined : loaded,
+      );
+    }
     if (typeof revoked === 'boolean') {
       this.listAnswersAtOnce = true;
       return revoked ? undefined : loaded;
     }
     return revoked.then((isRevoked) => (isRevoked ? undefined : loaded));
+  }
+
+  /** Sign out everywhere: the revocation list refuses every cookie tied to the user at or before `now`. */
+  async revokeUser(userId: string, lifetime: number, now: number): Promise<void> {
+    const { revocation } = this;
+    if (revocation?.revokeUser === undefined) {
+      throw new SessionConfigError(
+        'revokeUser() with the cookies backend needs a revocation list (new MemoryRevocationList() for one process, new RedisRevocationList(redis) for several): a sealed cookie is valid on its own until it expires.',
+      );
+    }
+    await revocation.revokeUser(userId, Math.max(lifetime, this.revokeFor), now);
+  }
+
+  idHash(id: string): string {
+    return idHash(id);
   }
 
   private open(cookies: RequestCookies, now: number): LoadedSession | undefined {

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
 import { SessionStoreError } from '../errors.js';
 import { isSessionId } from '../ids.js';
+import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import {
   DEFAULTS,
   type FilesOptions,
@@ -26,7 +27,7 @@ import {
 } from '../options.js';
 import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
 import { mergeChanges } from './merge.js';
-import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
+import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from './store.js';
 
 /** A temp file older than this was left by a crash between write and rename. */
 const ORPHAN_TEMP_MS = 60_000;
@@ -110,6 +111,11 @@ export class FilesStore implements SessionStore {
   /** The path of the marker a retired id leaves (see `retire`). */
   markerOf(id: string): string {
     return join(this.directory, `.${this.hashOf(id)}${MARKER_SUFFIX}`);
+  }
+
+  /** What listUserSessions() shows for a session: the hash its file is named after. */
+  idHash(id: string): string {
+    return this.hashOf(id);
   }
 
   /**
@@ -266,9 +272,14 @@ export class FilesStore implements SessionStore {
     return this.update(id, text, expiresAt, text);
   }
 
-  async retire(id: string, _until: number): Promise<void> {
-    const marker = this.markerOf(id);
-    const path = this.pathOf(id);
+  async retire(id: string, until: number): Promise<void> {
+    await this.retireHandle(this.hashOf(id), until);
+  }
+
+  /** Retires the session whose file is named after `hash` (see `retire`). */
+  async retireHandle(hash: string, _until: number): Promise<void> {
+    const marker = join(this.directory, `.${hash}${MARKER_SUFFIX}`);
+    const path = join(this.directory, this.before + hash + this.after);
     try {
       // The marker first, then the file: a writer that checked the file before the unlink finds the
       // marker after its rename. The sweep removes markers with the expired sessions.
@@ -326,6 +337,49 @@ export class FilesStore implements SessionStore {
       name.endsWith(this.after) &&
       isSessionId(name.slice(this.before.length, name.length - this.after.length))
     );
+  }
+
+  /**
+   * The live sessions tied to a user. The folder is read through (no index to keep in step with the
+   * files): one read per session file, so this costs in proportion to the folder. A file that does
+   * not name the user is skipped before it is parsed.
+   */
+  async userSessions(userId: string, now: number): Promise<UserSessionEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return [];
+      throw storeError('list', this.directory, error);
+    }
+    const needle = JSON.stringify(userId);
+    const found: UserSessionEntry[] = [];
+    for (const name of names) {
+      if (!this.isSessionFile(name)) continue;
+      const path = join(this.directory, name);
+      const text = readSessionFile(path);
+      if (text === undefined || !text.includes(needle)) continue;
+      const envelope = parseStored(text);
+      const expires = envelope?.expires;
+      const data = envelope?.data as StoredSession['data'] | undefined;
+      if (typeof expires !== 'number' || expires <= now || userOf(data)?.id !== userId) continue;
+      const hash = name.slice(this.before.length, name.length - this.after.length);
+      let lastWritten: number | undefined;
+      try {
+        lastWritten = (await stat(path)).mtimeMs;
+      } catch {
+        continue; // removed meanwhile
+      }
+      found.push({
+        handle: hash,
+        idHash: hash,
+        created: createdOf(data),
+        lastWritten,
+        expiresAt: expires,
+        lifetime: lifetimeOf(data),
+      });
+    }
+    return found;
   }
 
   /**

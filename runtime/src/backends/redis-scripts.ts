@@ -177,6 +177,15 @@ else
 end
 return reply`);
 
+/**
+ * Adds a session id to its user's index (a set) and makes the index live at least as long as that
+ * session: every write of a session tied to a user sends it, so the index outlives its sessions.
+ *   KEYS[1] the index, ARGV[1] the session id, ARGV[2] the session's time to live, ms
+ */
+export const INDEX_SCRIPT = script(`redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`);
+
 /** The script calls a client must answer (ioredis `Redis` and `Cluster` do). */
 export interface ScriptClient {
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;

@@ -1,10 +1,12 @@
 import { parseStored } from '../data.js';
 import { SessionConfigError, SessionStoreError } from '../errors.js';
 import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
+import { idHash, userKey } from '../ids.js';
+import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import { changedMembers } from './merge.js';
 import { RedisClock } from './redis-clock.js';
-import { READ_SCRIPT, runScript, type ScriptClient, TOMBSTONE, WRITE_SCRIPT } from './redis-scripts.js';
-import type { SessionStore, StoredSession, WriteOutcome } from './store.js';
+import { INDEX_SCRIPT, READ_SCRIPT, runScript, type ScriptClient, TOMBSTONE, WRITE_SCRIPT } from './redis-scripts.js';
+import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from './store.js';
 
 /**
  * The few commands the redis store sends: scripts (EVALSHA, EVAL when redis does not know the script
@@ -20,6 +22,9 @@ export interface RedisClient extends ScriptClient {
   unlink?(...keys: string[]): Promise<number>;
   /** A Cluster's connections to its masters: clear() walks each, as SCAN sees one node's keys only. */
   nodes?(role: 'master'): RedisClient[];
+  /** For listUserSessions() and revokeUser(): a user's index of session ids. */
+  smembers?(key: string): Promise<string[]>;
+  srem?(key: string, ...members: string[]): Promise<number>;
 }
 
 /** Keys SCAN asks for, and UNLINK removes, at a time: bounded work per command on a busy redis. */
@@ -120,6 +125,59 @@ export class RedisStore implements SessionStore {
 
   async retire(id: string, until: number): Promise<void> {
     await this.change('delete', 'retire', id, until, '');
+  }
+
+  /** Adds `id` to the user's index, which then lives at least as long as the session. */
+  async indexUser(userId: string, id: string, expiresAt: number): Promise<void> {
+    const ttl = Math.max(1000, Math.ceil(expiresAt - this.now()));
+    await this.run('write', () => runScript(this.client, INDEX_SCRIPT, this.indexKey(userId), id, ttl));
+  }
+
+  /** The sessions in the user's index that are still there and still tied to the user; the others leave it. */
+  async userSessions(userId: string, now: number): Promise<UserSessionEntry[]> {
+    const { client } = this;
+    const smembers = client.smembers;
+    if (typeof smembers !== 'function') {
+      throw new SessionConfigError('revokeUser() and listUserSessions() need a redis client with SMEMBERS (ioredis).');
+    }
+    const ids = await this.run('read', () => smembers.call(client, this.indexKey(userId)));
+    const found: UserSessionEntry[] = [];
+    const gone: string[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        const stored = await this.read(id, now);
+        if (stored === undefined || userOf(stored.data)?.id !== userId) {
+          gone.push(id);
+          return;
+        }
+        found.push({
+          handle: id,
+          idHash: idHash(id),
+          created: createdOf(stored.data),
+          lastWritten: undefined,
+          expiresAt: stored.expiresAt,
+          lifetime: lifetimeOf(stored.data),
+        });
+      }),
+    );
+    await this.forgetUserSessions(userId, gone);
+    return found;
+  }
+
+  retireHandle(id: string, until: number): Promise<void> {
+    return this.retire(id, until);
+  }
+
+  async forgetUserSessions(userId: string, ids: string[]): Promise<void> {
+    const { client } = this;
+    const srem = client.srem;
+    if (ids.length === 0 || typeof srem !== 'function') return;
+    await this.run('delete', () => srem.call(client, this.indexKey(userId), ...ids));
+  }
+
+  /** `prefix + user:{<hash of the user id>}`: no user id in a key, and never a session id's shape. */
+  private indexKey(userId: string): string {
+    return this.prefix + userKey(userId);
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { RequestCookies, SetCookieWriter } from '../cookie-header.js';
 import type { SessionRecord } from '../data.js';
-import { isSessionId } from '../ids.js';
+import { idHash, isSessionId } from '../ids.js';
 import type { ResolvedCommonOptions } from '../options.js';
-import type { Backend, CommitPlan, LoadedSession, WriteExtras } from './backend.js';
+import type { Backend, CommitPlan, LoadedSession, StoredUserSession, WriteExtras } from './backend.js';
 
 /** A session as a server-side store holds it. */
 export interface StoredSession {
@@ -11,6 +11,11 @@ export interface StoredSession {
   expiresAt: number;
   /** Stored without a usable expiry: write it again. */
   stale?: boolean;
+}
+
+/** A session tied to a user as a store finds it: `handle` is what `retireHandle` takes. */
+export interface UserSessionEntry extends StoredUserSession {
+  handle: string;
 }
 
 /**
@@ -47,6 +52,16 @@ export interface SessionStore {
    * many. A request in flight finds its session gone, and writes nothing back.
    */
   clear(): Promise<number>;
+  /** The live sessions tied to `userId` (redis: through the user's index; files: a scan of the folder). */
+  userSessions(userId: string, now: number): Promise<UserSessionEntry[]>;
+  /** Retires a session `userSessions` found, as `retire` does for an id. */
+  retireHandle(handle: string, until: number): Promise<void>;
+  /** Records that `id` is tied to `userId` until `expiresAt` (redis keeps an index; files scan instead). */
+  indexUser?(userId: string, id: string, expiresAt: number): Promise<void>;
+  /** Forgets retired sessions from the user's index. */
+  forgetUserSessions?(userId: string, handles: string[]): Promise<void>;
+  /** What listUserSessions() shows for an id, when not a plain hash of it (files: the file's hash). */
+  idHash?(id: string): string;
   close?(): Promise<void>;
 }
 
@@ -103,6 +118,13 @@ export class StoreBackend implements Backend {
     // merged with what another request stored meanwhile.
     else if (changed) persist = () => store.update(id, text, expiresAt, baseline);
     else persist = () => store.touch(id, text, expiresAt);
+    // A session tied to a user is kept in the user's index (redis), in the same round trip.
+    const user = extras?.user;
+    if (user !== undefined && store.indexUser !== undefined) {
+      const writeSession = persist;
+      const index = store.indexUser.bind(store);
+      persist = () => Promise.all([writeSession(), index(user, id, expiresAt)]);
+    }
     return {
       setCookies: [this.writer.set(this.name, id, expiresAt, extras?.maxAge)],
       persist: persist as () => Promise<void>,
@@ -128,6 +150,30 @@ export class StoreBackend implements Backend {
 
   clear(): Promise<number> {
     return this.store.clear();
+  }
+
+  idHash(id: string): string {
+    return this.store.idHash?.(id) ?? idHash(id);
+  }
+
+  async listUserSessions(userId: string, now: number): Promise<StoredUserSession[]> {
+    return (await this.store.userSessions(userId, now)).map(({ handle: _, ...session }) => session);
+  }
+
+  /**
+   * Retires each of the user's sessions as a logout does (a tombstone, a marker), so that no request
+   * in flight writes one back, then forgets them from the user's index.
+   */
+  async revokeUser(userId: string, _lifetime: number, now: number): Promise<void> {
+    const { store } = this;
+    const sessions = await store.userSessions(userId, now);
+    await Promise.all(
+      sessions.map(({ handle, expiresAt }) => store.retireHandle(handle, this.retiredUntil(expiresAt, now))),
+    );
+    await store.forgetUserSessions?.(
+      userId,
+      sessions.map(({ handle }) => handle),
+    );
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import { type SessionVariables, sessions as honoSessions } from '../../src/adapt
 import { sessions as koaSessions } from '../../src/adapters/koa.js';
 import { withSessions } from '../../src/adapters/node.js';
 import {
+  bindSessionToUser,
   destroySession,
   flash,
   regenerateSession,
@@ -87,7 +88,7 @@ const baseRoutes: Route = (path, query, s, explicit) => {
 /**
  * Session lifetimes, the way an app uses them (the control functions get the framework's session on
  * koa and fastify, and find the request's session through the context elsewhere):
- * - /login?user=ada&remember=N   regenerate, store the user, remember for N seconds, flash a welcome
+ * - /login?user=ada&remember=N   regenerate, store and bind the user, remember for N seconds, flash a welcome
  * - /me                          the user and the flashes, as JSON, through the imported `session`
  * - /touch                       touchSession()
  * - /logout                      destroySession(), then a flash for the next page
@@ -100,6 +101,7 @@ const lifetimeRoutes: Route = (path, query, s, explicit) => {
       const user = query.get('user') ?? 'ada';
       regenerateSession(target);
       s.user = user;
+      bindSessionToUser(user, target);
       const remember = query.get('remember');
       if (remember !== null) setSessionExpiry(Number(remember), target);
       flash(`Welcome ${user}`, 'success', target);
