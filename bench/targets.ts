@@ -62,7 +62,8 @@ function atLeast(
  * reachable at all. For a cookies target: a bare AES-GCM cookie counter, no session logic, then the
  * same inside a request context, which an importable `session` needs. For a files target: a bare
  * atomic session file (read; on a change, a temp file renamed over it), and the bare framework
- * itself, which no session library can beat.
+ * itself, which no session library can beat. For a redis target: the same store through a client
+ * with enableAutoPipelining.
  */
 function floorNote(
   results: readonly ContenderResult[],
@@ -87,6 +88,11 @@ function floorNote(
       bare === undefined ? '' : `bare ${framework} itself: ${fixed(bare)}x`,
     ].filter(Boolean);
     return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
+  }
+  if (variant === 'redis') {
+    // The same store through a client with ioredis' enableAutoPipelining, which the runtime's README recommends.
+    const pipelined = against(`${framework}/redis-autopipelining`);
+    return pipelined === undefined ? '' : `; with enableAutoPipelining${how}: ${fixed(pipelined)}x`;
   }
   if (variant !== 'cookies') return '';
   const bare = against(`${framework}/seal-floor`);
