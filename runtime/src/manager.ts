@@ -117,14 +117,20 @@ export class SessionManager<T extends object = SessionData> {
   }
 
   /**
-   * The same as `load`, but the state itself, not a promise, when the backend needs no I/O (cookies,
-   * with no revocation list or an in-memory one). The adapters use it: a promise and a microtask
-   * per request are a real share of a bare framework's own time per request.
+   * The same as `load`, but the state itself, not a promise, when the backend answers without one
+   * (cookies, with no revocation list or an in-memory one; files, whose reads are synchronous). The
+   * adapters use it: a promise and a microtask per request are a real share of a bare framework's
+   * own time per request. A store failure is always a rejected promise, never a throw.
    */
   loadEager(cookieHeader: string | undefined, now = this.clock()): SessionState<T> | Promise<SessionState<T>> {
     const cookies = readSessionCookies(cookieHeader, this.options.cookieName);
     if (cookies.main === undefined) return this.stateFor(undefined, cookies, now);
-    const loaded = this.backend.load(cookies, now);
+    let loaded: ReturnType<Backend['load']>;
+    try {
+      loaded = this.backend.load(cookies, now);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return loaded instanceof Promise
       ? loaded.then((found) => this.stateFor(found, cookies, now))
       : this.stateFor(loaded, cookies, now);

@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -153,6 +162,29 @@ describe('where and how sessions are written', () => {
     });
     expect(mode(directory)).toBe(0o700);
     expect((await manager.load(jar.header())).data.n).toBe(1);
+  });
+});
+
+describe('loading without a promise', () => {
+  it('a files session loads without a promise (its reads are synchronous), and a failed read is a rejected promise, never a throw', async () => {
+    const manager = filesManager();
+    const jar = new CookieJar();
+    await exchange(manager, jar, (s) => {
+      s.data.n = 1;
+    });
+    const loaded = manager.loadEager(jar.header());
+    expect(loaded).not.toBeInstanceOf(Promise);
+    expect((loaded as Awaited<typeof loaded>).data.n).toBe(1);
+    // The sessions folder becomes a file: opening the session's file fails with ENOTDIR.
+    root.remove();
+    mkdirSync(root.path);
+    writeFileSync(directory, '');
+    let failing: unknown;
+    expect(() => {
+      failing = manager.loadEager(jar.header());
+    }).not.toThrow();
+    expect(failing).toBeInstanceOf(Promise);
+    await expect(failing).rejects.toMatchObject({ name: 'SessionStoreError', operation: 'read' });
   });
 });
 

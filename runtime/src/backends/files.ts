@@ -149,7 +149,8 @@ export class FilesStore implements SessionStore {
     }
   }
 
-  async read(id: string, now: number): Promise<StoredSession | undefined> {
+  /** Synchronous, as every request's file call here: no promise, and a failure throws at once. */
+  read(id: string, now: number): StoredSession | undefined {
     const path = this.pathOf(id);
     const text = readSessionFile(path);
     if (text === undefined) return undefined;

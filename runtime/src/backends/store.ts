@@ -30,8 +30,11 @@ export type WriteOutcome = 'stored' | 'refused';
  * method throws SessionStoreError when the store fails or does not answer in time.
  */
 export interface SessionStore {
-  /** Undefined when missing, retired, expired or corrupt. */
-  read(id: string, now: number): Promise<StoredSession | undefined>;
+  /**
+   * Undefined when missing, retired, expired or corrupt. A store whose reads are synchronous system
+   * calls (files) answers without a promise, and throws its SessionStoreError.
+   */
+  read(id: string, now: number): Promise<StoredSession | undefined> | StoredSession | undefined;
   /** Stores data under an id that was never stored (a new session), unconditionally. */
   write(id: string, text: string, expiresAt: number): Promise<void>;
   /**
@@ -84,10 +87,12 @@ export class StoreBackend implements Backend {
     this.expireMs = options.expire * 1000;
   }
 
-  async load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> {
+  /** Without a promise when the store answered without one (files): see `SessionManager.loadEager`. */
+  load(cookies: RequestCookies, now: number): Promise<LoadedSession | undefined> | LoadedSession | undefined {
     const id = cookies.main as string;
     if (!isSessionId(id)) return undefined;
-    const stored = await this.store.read(id, now);
+    const stored = this.store.read(id, now);
+    if (stored instanceof Promise) return stored.then((found) => found && { id, ...found });
     return stored && { id, ...stored };
   }
 

@@ -57,6 +57,31 @@ describe('a session store outage', () => {
     }
   });
 
+  it.each(FRAMEWORKS)('%s: a failed files read (a synchronous call) gives 503, never a throw', async (framework) => {
+    const parent = mkdtempSync(join(tmpdir(), 'csm-outage-'));
+    const directory = join(parent, 'sessions');
+    const manager = SessionManager.files({ directory, sweepInterval: 0 });
+    const errors: unknown[] = [];
+    const app = await startApp(framework, manager, { onError: (error) => errors.push(error) });
+    try {
+      const jar = new CookieJar();
+      expect((await jar.get(`${app.url}/counter`, bounded())).status).toBe(200);
+      // The sessions folder becomes a file: opening the session's file fails with ENOTDIR.
+      rmSync(directory, { recursive: true });
+      writeFileSync(directory, '');
+      const { status, body, setCookies } = await jar.get(`${app.url}/counter`, bounded());
+      expect(status).toBe(503);
+      expect(body).toContain('session store');
+      expect(setCookies).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect((errors[0] as SessionStoreError).operation).toBe('read');
+    } finally {
+      await app.close();
+      await manager.close();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
   it.each(FRAMEWORKS)('%s: a failed store write gives 503 and no cookie', async (framework) => {
     const parent = mkdtempSync(join(tmpdir(), 'csm-outage-'));
     const directory = join(parent, 'sessions');
