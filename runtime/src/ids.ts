@@ -31,7 +31,12 @@ export function isSessionId(value: string): boolean {
  * id has, so it never reads as one.
  */
 export function userKey(userId: string): string {
-  return `user:{${createHash('sha256').update(userId).digest('base64url').slice(0, 22)}}`;
+  return `user:{${userHash(userId)}}`;
+}
+
+/** A user id's hash, 22 base64url characters: what names the user's keys and files. */
+export function userHash(userId: string): string {
+  return createHash('sha256').update(userId).digest('base64url').slice(0, 22);
 }
 
 /** What listUserSessions() shows for a session: a hash of its id, never the id (a bearer credential). */

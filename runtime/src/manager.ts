@@ -238,7 +238,7 @@ export class SessionManager<T extends object = SessionData> {
                     ? undefined
                     : lifetime,
             revokeFor: this.revokeFor(state),
-            user: userOf(meta)?.id,
+            user: userOf(meta),
           },
     );
   }

@@ -33,8 +33,11 @@ export interface WriteExtras {
   maxAge?: number | null | undefined;
   /** How long (ms) a retired id stays revoked (cookies backend): at least the manager's `expire`. */
   revokeFor?: number | undefined;
-  /** The user bindSessionToUser() tied the session to: the redis store keeps it in the user's index. */
-  user?: string | undefined;
+  /**
+   * The user bindSessionToUser() tied the session to, and when: the redis store keeps it in the
+   * user's index, and a store creates no session tied before a revokeUser() of that user.
+   */
+  user?: { id: string; bound: number } | undefined;
 }
 
 /** A session tied to a user, as listUserSessions() finds it in a store. */

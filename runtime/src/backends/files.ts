@@ -16,7 +16,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseStored } from '../data.js';
 import { SessionStoreError } from '../errors.js';
-import { isSessionId } from '../ids.js';
+import { isSessionId, userHash } from '../ids.js';
 import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import {
   DEFAULTS,
@@ -46,6 +46,9 @@ const RETIRE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLL
 /** A session's merge lock: a hidden name, made only if it does not exist. */
 const LOCK_SUFFIX = '.lock';
 const LOCK_NAME = /^\.[A-Za-z0-9_-]{43}\.lock$/;
+/** A user's revocation time (revokeUser): a hidden name, the user id's hash, never the id. */
+const USER_MARKER_SUFFIX = '.revoked-user';
+const USER_MARKER_NAME = /^\.[A-Za-z0-9_-]{22}\.revoked-user$/;
 /** A temp file is made only if its name is free: never a file written through. */
 const TEMP_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -316,7 +319,7 @@ export class FilesStore implements SessionStore {
       const isSession = this.isSessionFile(name);
       const isTemp = TEMP_NAME.test(name);
       const isLock = LOCK_NAME.test(name);
-      if (!isSession && !isTemp && !isLock && !MARKER_NAME.test(name)) continue;
+      if (!isSession && !isTemp && !isLock && !MARKER_NAME.test(name) && !USER_MARKER_NAME.test(name)) continue;
       const path = join(this.directory, name);
       try {
         // Every write sets expires to write time + expire, so the file's mtime tells its expiry; a
@@ -338,6 +341,38 @@ export class FilesStore implements SessionStore {
       name.endsWith(this.after) &&
       isSessionId(name.slice(this.before.length, name.length - this.after.length))
     );
+  }
+
+  /**
+   * Writes the new session first, then reads the user's revocation time: a revokeUser() that wrote
+   * its time after this read scans the folder after this write, and finds the file.
+   */
+  async createTied(userId: string, bound: number, id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    await this.write(id, text, expiresAt);
+    const revokedAt = this.userRevokedAt(userId);
+    if (revokedAt === undefined || revokedAt < bound) return 'stored';
+    await this.retire(id, expiresAt);
+    return 'refused';
+  }
+
+  async markUserRevoked(userId: string, at: number, _lifetime: number): Promise<void> {
+    const path = this.userMarkerOf(userId);
+    const time = Math.max(Math.floor(at), this.userRevokedAt(userId) ?? 0);
+    try {
+      this.writeAtomically(path, String(time));
+    } catch (error) {
+      throw storeError('write', path, error);
+    }
+  }
+
+  private userMarkerOf(userId: string): string {
+    return join(this.directory, `.${userHash(userId)}${USER_MARKER_SUFFIX}`);
+  }
+
+  private userRevokedAt(userId: string): number | undefined {
+    const text = readSessionFile(this.userMarkerOf(userId));
+    const at = text === undefined ? Number.NaN : Number(text);
+    return Number.isFinite(at) ? at : undefined;
   }
 
   /**

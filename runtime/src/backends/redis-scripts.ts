@@ -95,6 +95,7 @@ end
  * Every change to a session key, in one script so that the checks and the change are atomic.
  *   KEYS[1]  the session's key
  *   ARGV[1]  'create': a new id, stored as it is
+ *            'tied':   a new id of a session tied to a user, stored unless the key holds a tombstone
  *            'update': the JSON of a session the request loaded, stored only if its key still holds
  *                      a session (not a tombstone, not gone: retired, expired or deleted meanwhile)
  *                      and, when ARGV[5] is given, only if it still holds exactly that JSON (the
@@ -163,6 +164,12 @@ if (mode == 'update' and ARGV[5]) or mode == 'merge' then
     reply[1] = 'changed'
     return reply
   end
+elseif mode == 'tied' then
+  -- A new id holds a tombstone only if revokeUser() retired it while its request ran.
+  if redis.call('GETRANGE', KEYS[1], 0, 0) == '!' then
+    reply[1] = 'refused'
+    return reply
+  end
 elseif mode ~= 'create' then
   local head = redis.call('GETRANGE', KEYS[1], 0, 0)
   if head == '!' or head == '' then
@@ -180,16 +187,48 @@ return reply`);
 /**
  * Adds a session id to its user's index (a set) and makes the index live at least as long as that
  * session: every write of a session tied to a user sends it, so the index outlives its sessions.
- *   KEYS[1] the index, ARGV[1] the session id, ARGV[2] the session's time to live, ms
+ * Replies with the time of the user's last revokeUser(), or nil, read in the same step: a session
+ * tied before it is then not created (its id is in the index, so a revokeUser() running now finds it).
+ *   KEYS[1] the index, KEYS[2] the user's revocation time (same hash slot: both `{<user hash>}`)
+ *   ARGV[1] the session id, ARGV[2] the session's time to live, ms
  */
 export const INDEX_SCRIPT = script(`redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('GET', KEYS[2])`);
+
+/**
+ * Records a revokeUser(): the user's revocation time, never moved back, kept at least ARGV[2] ms.
+ *   KEYS[1] the user's revocation time, ARGV[1] the time (ms since the epoch), ARGV[2] ms to keep it
+ */
+export const REVOKE_USER_SCRIPT = script(`local current = redis.call('GET', KEYS[1])
+local at = ARGV[1]
+if current and tonumber(current) and tonumber(current) > tonumber(at) then at = current end
+local ttl = tonumber(ARGV[2])
+local left = redis.call('PTTL', KEYS[1])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], at, 'PX', ttl)
 return 1`);
 
 /** The script calls a client must answer (ioredis `Redis` and `Cluster` do). */
 export interface ScriptClient {
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
   evalsha(sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/** Runs a script on keys of one hash slot, by its hash, and by its source once if redis does not know it. */
+export function runScriptOnKeys(
+  client: ScriptClient,
+  { source, sha }: RedisScript,
+  keys: readonly string[],
+  ...args: Array<string | number>
+): Promise<unknown> {
+  return client
+    .evalsha(sha, keys.length, ...keys, ...args)
+    .catch((error: unknown) =>
+      error instanceof Error && error.message.startsWith('NOSCRIPT')
+        ? client.eval(source, keys.length, ...keys, ...args)
+        : Promise.reject(error),
+    );
 }
 
 /** Runs a script on one key by its hash, and by its source once if redis does not know it. */

@@ -5,7 +5,16 @@ import { idHash, userKey } from '../ids.js';
 import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import { changedMembers } from './merge.js';
 import { RedisClock } from './redis-clock.js';
-import { INDEX_SCRIPT, READ_SCRIPT, runScript, type ScriptClient, TOMBSTONE, WRITE_SCRIPT } from './redis-scripts.js';
+import {
+  INDEX_SCRIPT,
+  READ_SCRIPT,
+  REVOKE_USER_SCRIPT,
+  runScript,
+  runScriptOnKeys,
+  type ScriptClient,
+  TOMBSTONE,
+  WRITE_SCRIPT,
+} from './redis-scripts.js';
 import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from './store.js';
 
 /**
@@ -36,7 +45,7 @@ const CLEAR_BATCH = 500;
  */
 const LOST = new Set(['reconnecting', 'close', 'end']);
 
-type Mode = 'create' | 'update' | 'merge' | 'touch' | 'retire';
+type Mode = 'create' | 'tied' | 'update' | 'merge' | 'touch' | 'retire';
 
 /**
  * Redis store: a session is a key `prefix + id` holding its JSON with a time to live. Each read and
@@ -127,10 +136,33 @@ export class RedisStore implements SessionStore {
     await this.change('delete', 'retire', id, until, '');
   }
 
-  /** Adds `id` to the user's index, which then lives at least as long as the session. */
-  async indexUser(userId: string, id: string, expiresAt: number): Promise<void> {
+  /**
+   * Adds `id` to the user's index, which then lives at least as long as the session; resolves to
+   * the time of the user's last revokeUser(), if any.
+   */
+  async indexUser(userId: string, id: string, expiresAt: number): Promise<number | undefined> {
     const ttl = Math.max(1000, Math.ceil(expiresAt - this.now()));
-    await this.run('write', () => runScript(this.client, INDEX_SCRIPT, this.indexKey(userId), id, ttl));
+    const keys = [this.indexKey(userId), this.revokedKey(userId)];
+    const at = await this.run('write', () => runScriptOnKeys(this.client, INDEX_SCRIPT, keys, id, ttl));
+    return typeof at === 'string' && Number.isFinite(Number(at)) ? Number(at) : undefined;
+  }
+
+  /** In the index first, then the revocation time read in the same step; created only if tied after it. */
+  async createTied(userId: string, bound: number, id: string, text: string, expiresAt: number): Promise<WriteOutcome> {
+    const revokedAt = await this.indexUser(userId, id, expiresAt);
+    if (revokedAt !== undefined && revokedAt >= bound) return 'refused';
+    // 'tied' is refused over a tombstone: a revokeUser() that listed the id meanwhile retired it.
+    return this.change('write', 'tied', id, expiresAt, text);
+  }
+
+  async markUserRevoked(userId: string, at: number, lifetime: number): Promise<void> {
+    const key = this.revokedKey(userId);
+    await this.run('write', () => runScript(this.client, REVOKE_USER_SCRIPT, key, Math.floor(at), Math.ceil(lifetime)));
+  }
+
+  /** The user's revocation time: beside the index, in the same hash slot. */
+  private revokedKey(userId: string): string {
+    return `${this.indexKey(userId)}:revoked`;
   }
 
   /** The sessions in the user's index that are still there and still tied to the user; the others leave it. */

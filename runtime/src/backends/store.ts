@@ -60,7 +60,16 @@ export interface SessionStore {
   /** Retires a session `userSessions` found, as `retire` does for an id. */
   retireHandle(handle: string, until: number): Promise<void>;
   /** Records that `id` is tied to `userId` until `expiresAt` (redis keeps an index; files scan instead). */
-  indexUser?(userId: string, id: string, expiresAt: number): Promise<void>;
+  indexUser?(userId: string, id: string, expiresAt: number): Promise<unknown>;
+  /**
+   * Stores a new session tied to a user (as `write`), unless the user's sessions were revoked at or
+   * after `bound`, the time it was tied: a request in flight during revokeUser() that regenerates
+   * its session must not bring the user back under a new id. Checked so that a revokeUser() running
+   * at the same moment either sees the new session or is seen by this check.
+   */
+  createTied(userId: string, bound: number, id: string, text: string, expiresAt: number): Promise<WriteOutcome>;
+  /** Records a revokeUser() of `userId` at `at` (ms since the epoch), kept `lifetime` ms; never moved back. */
+  markUserRevoked(userId: string, at: number, lifetime: number): Promise<void>;
   /** Forgets retired sessions from the user's index. */
   forgetUserSessions?(userId: string, handles: string[]): Promise<void>;
   /** What listUserSessions() shows for an id, when not a plain hash of it (files: the file's hash). */
@@ -109,6 +118,12 @@ export class StoreBackend implements Backend {
     extras?: WriteExtras,
   ): CommitPlan {
     const { store } = this;
+    const user = extras?.user;
+    // A new id: a session tied to a user is created only if the user was not signed out everywhere since.
+    const create =
+      user === undefined
+        ? () => store.write(id, text, expiresAt)
+        : () => store.createTied(user.id, user.bound, id, text, expiresAt);
     let persist: () => Promise<unknown>;
     if (replacedId !== undefined) {
       const until = this.retiredUntil(replacedExpiresAt, now);
@@ -116,19 +131,18 @@ export class StoreBackend implements Backend {
         // The old id is retired first: if the store fails in between, no id is left usable that
         // the request meant to retire (the user may have to sign in again; the response is a 503).
         await store.retire(replacedId, until);
-        await store.write(id, text, expiresAt);
+        await create();
       };
-    } else if (baseline === undefined) persist = () => store.write(id, text, expiresAt);
+    } else if (baseline === undefined) persist = create;
     // A session this request loaded: written only if its id is still live (see WriteOutcome), and
     // merged with what another request stored meanwhile.
     else if (changed) persist = () => store.update(id, text, expiresAt, baseline);
     else persist = () => store.touch(id, text, expiresAt);
-    // A session tied to a user is kept in the user's index (redis), in the same round trip.
-    const user = extras?.user;
-    if (user !== undefined && store.indexUser !== undefined) {
+    // A loaded session tied to a user stays in the user's index (redis), in the same round trip.
+    if (user !== undefined && baseline !== undefined && replacedId === undefined && store.indexUser !== undefined) {
       const writeSession = persist;
       const index = store.indexUser.bind(store);
-      persist = () => Promise.all([writeSession(), index(user, id, expiresAt)]);
+      persist = () => Promise.all([writeSession(), index(user.id, id, expiresAt)]);
     }
     return {
       setCookies: [this.writer.set(this.name, id, expiresAt, extras?.maxAge)],
@@ -166,11 +180,14 @@ export class StoreBackend implements Backend {
   }
 
   /**
-   * Retires each of the user's sessions as a logout does (a tombstone, a marker), so that no request
-   * in flight writes one back, then forgets them from the user's index.
+   * Records the revocation time, then retires each of the user's sessions as a logout does (a
+   * tombstone, a marker), so that no request in flight writes one back, nor creates one tied before
+   * it (createTied); then forgets them from the user's index.
    */
-  async revokeUser(userId: string, _lifetime: number, now: number): Promise<void> {
+  async revokeUser(userId: string, lifetime: number, now: number): Promise<void> {
     const { store } = this;
+    // First the time: a session created from now on checks it; one created before is listed below.
+    await store.markUserRevoked(userId, now, Math.max(lifetime, this.expireMs));
     const sessions = await store.userSessions(userId, now);
     await Promise.all(
       sessions.map(({ handle, expiresAt }) => store.retireHandle(handle, this.retiredUntil(expiresAt, now))),
