@@ -23,13 +23,16 @@ export {
 } from './errors.js';
 export { SessionManager, type UserSession } from './manager.js';
 export type { Flash } from './meta.js';
-export type { CommonOptions, CookieData, CookiesOptions, FilesOptions, RedisOptions, SameSite } from './options.js';
-export { DEFAULTS } from './options.js';
+export type { CookiesOptions } from './backends/cookies-options.js';
+export type { FilesOptions } from './backends/files-options.js';
+export type { RedisOptions } from './backends/redis-options.js';
 export {
   MemoryRevocationList,
   RedisRevocationList,
   type RedisRevocationOptions,
   type RevocationList,
-} from './revocation.js';
+} from './backends/revocation.js';
+export { DEFAULTS } from './defaults.js';
+export type { CommonOptions, CookieData, SameSite } from './options.js';
 export type { SessionState } from './state.js';
 export type { Session, SessionData } from './types.js';

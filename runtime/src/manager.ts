@@ -1,7 +1,10 @@
 import { type Backend, type CommitPlan, type LoadedSession, NOTHING_TO_COMMIT } from './backends/backend.js';
 import { CookiesBackend } from './backends/cookies.js';
+import type { CookiesOptions } from './backends/cookies-options.js';
 import { FilesStore } from './backends/files.js';
+import type { FilesOptions } from './backends/files-options.js';
 import { type RedisClient, RedisStore } from './backends/redis.js';
+import type { RedisOptions } from './backends/redis-options.js';
 import { StoreBackend } from './backends/store.js';
 import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cookie-header.js';
 import { serialize } from './data.js';
@@ -19,14 +22,7 @@ import {
   userOf,
   withCreated,
 } from './meta.js';
-import {
-  type CookiesOptions,
-  type FilesOptions,
-  MAX_EXPIRE,
-  type RedisOptions,
-  type ResolvedCommonOptions,
-  resolveCommonOptions,
-} from './options.js';
+import { MAX_EXPIRE, type ResolvedCommonOptions, resolveCommonOptions } from './options.js';
 import { compressionLevel } from './seal.js';
 import { type SessionPolicy, SessionState } from './state.js';
 import type { SessionData } from './types.js';

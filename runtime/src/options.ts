@@ -1,6 +1,5 @@
 import { type SetCookie, stringifySetCookie } from 'cookie';
 import { SessionConfigError } from './errors.js';
-import type { RevocationList } from './revocation.js';
 
 /** The cookie's SameSite attribute, in any case (`'lax'`, `'LAX'`, as Emmett users write it); normalised. */
 export type SameSite =
@@ -57,82 +56,12 @@ export interface CommonOptions {
   clock?: () => number;
 }
 
-export interface CookiesOptions extends CommonOptions {
-  /**
-   * Makes logout and regenerate final. A sealed cookie is valid on its own until it expires: without
-   * a revocation list, a cookie copied before `destroy()` or `regenerate()` (by an attacker, or by the
-   * browser's back-up) still opens the old session until its expiry (at most `expire` seconds after
-   * its last write). With one, the retired session id is recorded for `expire` seconds, longer than
-   * any copy of its cookie can live, and such a cookie reads as a fresh session. `new MemoryRevocationList()` suits a single process;
-   * `new RedisRevocationList(redis)` is shared by every process and server. Default: none.
-   */
-  revocation?: RevocationList;
-  /**
-   * Emmett's `compression_level`: deflate the session before sealing it, at this level (1 fastest,
-   * 9 smallest), whenever that makes the cookie smaller. Default 0: none, as in Emmett. Every manager
-   * opens compressed and uncompressed cookies alike, so changing it ends no session. Compression lets
-   * the cookie's length tell how well the session compresses: leave it off when a session holds a
-   * secret (a CSRF token, say) beside text an attacker chooses and the attacker can see cookie sizes.
-   */
-  compression?: number;
-}
-
-export interface FilesOptions extends CommonOptions {
-  /** Folder of the session files; created (mode 0700) when missing. Default './sessions'. */
-  directory?: string;
-  /**
-   * File name with one `%s`, which stands for a keyed hash of the session id (the id itself is never
-   * written to disk). Default 'emt_%s.sess'.
-   */
-  filenameTemplate?: string;
-  /** Seconds between sweeps that delete expired files; 0 disables. Default 600. */
-  sweepInterval?: number;
-  /**
-   * Use a `directory` that its group or others may write to, or that another user owns (a volume
-   * shared by design). Without it such a folder is refused at start-up: whoever can write to it can
-   * plant or replace sessions. Default false.
-   */
-  allowSharedDirectory?: boolean;
-  /**
-   * Two requests of one session that overlap each keep their changes: a write applies only the
-   * top-level keys its request changed onto the session as stored now; on a key both changed, the
-   * last write wins. \`false\`: the last write replaces the whole session (one request's changes
-   * to other keys are lost). Default true.
-   */
-  merge?: boolean;
-}
-
-export interface RedisOptions extends CommonOptions {
-  /** Prefix of every key. Default 'emtsess:'. */
-  prefix?: string;
-  /** Milliseconds after which a redis command counts as failed. Default 2000. */
-  commandTimeout?: number;
-  /**
-   * Two requests of one session that overlap each keep their changes: a write applies only the
-   * top-level keys its request changed onto the session as stored now; on a key both changed, the
-   * last write wins. \`false\`: the last write replaces the whole session (one request's changes
-   * to other keys are lost). Default true.
-   */
-  merge?: boolean;
-  /**
-   * Milliseconds to wait, after each write and each logout, for one replica to acknowledge it
-   * (redis \`WAIT 1 <ms>\`), so that a master killed right after cannot take the write with it. A
-   * write no replica acknowledged in time fails (a 503), though the master keeps it. Must be less
-   * than \`commandTimeout\`. Default: none (replication is asynchronous).
-   */
-  waitForReplica?: number;
-}
-
-export const DEFAULTS = {
+/** The defaults of the options every backend shares (each backend's own are in its *-options.ts). */
+export const COMMON_DEFAULTS = {
   expire: 3600,
   secure: false,
   sameSite: 'Lax',
   cookieName: 'emt_session',
-  filenameTemplate: 'emt_%s.sess',
-  directory: './sessions',
-  prefix: 'emtsess:',
-  commandTimeout: 2000,
-  sweepInterval: 600,
 } as const;
 
 /** cookieData, checked, with its values normalised. */
@@ -141,26 +70,6 @@ export interface ResolvedCookieData {
   httpOnly?: boolean;
   partitioned?: boolean;
   priority?: CookiePriority;
-}
-
-/**
- * `filenameTemplate` split around its `%s`. It needs exactly one `%s`, no path separator, no leading
- * dot, and a fixed prefix or suffix: the sweep deletes only names of this shape, and a bare `%s`
- * would match other files of the folder.
- */
-export function filenameTemplateParts(template: string): [before: string, after: string] {
-  const parts = template.split('%s');
-  if (parts.length !== 2 || /[/\\\0]/.test(template) || template.startsWith('.')) {
-    throw new SessionConfigError(
-      `filenameTemplate ${JSON.stringify(template)} must contain exactly one %s, no path separator, and not start with a dot (for example 'emt_%s.sess').`,
-    );
-  }
-  if (template === '%s') {
-    throw new SessionConfigError(
-      "filenameTemplate '%s' needs a fixed prefix or suffix around %s (for example 'emt_%s.sess'), so that the sweep can tell session files from other files.",
-    );
-  }
-  return parts as [string, string];
 }
 
 /** The options shared by all backends, checked and with their defaults filled in. */
@@ -314,13 +223,13 @@ function checkCookieNameRules(cookieName: string, secure: boolean, domain: strin
 }
 
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
-  const expire = checkExpire(options.expire ?? DEFAULTS.expire);
-  const sameSite = oneOf('sameSite', SAME_SITE, options.sameSite ?? DEFAULTS.sameSite);
-  const secure = options.secure ?? DEFAULTS.secure;
+  const expire = checkExpire(options.expire ?? COMMON_DEFAULTS.expire);
+  const sameSite = oneOf('sameSite', SAME_SITE, options.sameSite ?? COMMON_DEFAULTS.sameSite);
+  const secure = options.secure ?? COMMON_DEFAULTS.secure;
   if (sameSite === 'None' && !secure) {
     throw new SessionConfigError("sameSite 'None' needs secure: true; browsers drop such cookies otherwise.");
   }
-  const cookieName = options.cookieName ?? DEFAULTS.cookieName;
+  const cookieName = options.cookieName ?? COMMON_DEFAULTS.cookieName;
   if (typeof cookieName !== 'string' || cookieName === '') {
     throw new SessionConfigError(`cookieName must be a non-empty string, got ${JSON.stringify(cookieName)}.`);
   }

@@ -15,7 +15,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { FilesStore, REMEMBERED_HASHES_PER_GENERATION } from '../src/backends/files.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
-import { type FilesOptions, resolveCommonOptions } from '../src/options.js';
+import type { FilesOptions } from '../src/backends/files-options.js';
+import { resolveCommonOptions } from '../src/options.js';
 import { CookieJar, type Data, exchange, sessionFileOf, tempDir } from './support/harness.js';
 
 const REPO = new URL('../../', import.meta.url);

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionConfigError } from '../src/errors.js';
 import { SessionManager } from '../src/manager.js';
-import type { FilesOptions } from '../src/options.js';
+import type { FilesOptions } from '../src/backends/files-options.js';
 import { CookieJar, type Data, exchange, tempDir } from './support/harness.js';
 
 const REPO = new URL('../../', import.meta.url);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READ_SCRIPT, TOMBSTONE, WRITE_SCRIPT } from '../src/backends/redis-scripts.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
-import type { RedisOptions } from '../src/options.js';
+import type { RedisOptions } from '../src/backends/redis-options.js';
 import { CookieJar, type Data, exchange, redisUrl, uniquePrefix } from './support/harness.js';
 import { type RedisWatch, watchRedis } from './support/redis-monitor.js';
 

@@ -4,9 +4,9 @@ import { SessionConfigError, SessionTooLargeError } from '../errors.js';
 import { idHash, isSessionId } from '../ids.js';
 import { mayHoldMeta, userOf } from '../meta.js';
 import type { ResolvedCommonOptions } from '../options.js';
-import { type RevocationList, revocationLifetime } from '../revocation.js';
 import { Sealer } from '../seal.js';
 import type { Backend, CommitPlan, LoadedSession, WriteExtras } from './backend.js';
+import { type RevocationList, revocationLifetime } from './revocation.js';
 
 /** Browsers keep at most 4096 bytes of one Set-Cookie (name, value and attributes). */
 const COOKIE_LIMIT = 4096;

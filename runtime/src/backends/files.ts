@@ -18,14 +18,9 @@ import { parseStored } from '../data.js';
 import { SessionStoreError } from '../errors.js';
 import { isSessionId, userHash } from '../ids.js';
 import { createdOf, lifetimeOf, userOf } from '../meta.js';
-import {
-  DEFAULTS,
-  type FilesOptions,
-  filenameTemplateParts,
-  positiveSeconds,
-  type ResolvedCommonOptions,
-} from '../options.js';
+import { positiveSeconds, type ResolvedCommonOptions } from '../options.js';
 import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
+import { FILES_DEFAULTS, type FilesOptions, filenameTemplateParts } from './files-options.js';
 import { mergeChanges } from './merge.js';
 import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from './store.js';
 
@@ -90,16 +85,16 @@ export class FilesStore implements SessionStore {
 
   constructor(options: FilesOptions, common: ResolvedCommonOptions) {
     this.merge = options.merge ?? true;
-    const template = options.filenameTemplate ?? DEFAULTS.filenameTemplate;
+    const template = options.filenameTemplate ?? FILES_DEFAULTS.filenameTemplate;
     [this.before, this.after] = filenameTemplateParts(template);
-    this.directory = resolve(options.directory ?? DEFAULTS.directory);
+    this.directory = resolve(options.directory ?? FILES_DEFAULTS.directory);
     this.expireMs = common.expire * 1000;
     this.clock = common.clock;
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
     const allowShared = options.allowSharedDirectory === true;
     checkFolder(this.directory, allowShared);
     this.key = folderKey(this.directory, allowShared);
-    const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? DEFAULTS.sweepInterval, true);
+    const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? FILES_DEFAULTS.sweepInterval, true);
     if (sweepSeconds > 0) {
       this.sweeper = setInterval(() => void this.sweep(), sweepSeconds * 1000);
       this.sweeper.unref();

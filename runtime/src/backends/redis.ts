@@ -1,10 +1,11 @@
 import { parseStored } from '../data.js';
 import { SessionConfigError, SessionStoreError } from '../errors.js';
-import { DEFAULTS, type RedisOptions, type ResolvedCommonOptions } from '../options.js';
 import { idHash, userKey } from '../ids.js';
 import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import { changedMembers } from './merge.js';
+import type { ResolvedCommonOptions } from '../options.js';
 import { RedisClock } from './redis-clock.js';
+import { REDIS_DEFAULTS, type RedisOptions } from './redis-options.js';
 import {
   INDEX_SCRIPT,
   READ_SCRIPT,
@@ -75,16 +76,17 @@ export class RedisStore implements SessionStore {
   constructor(
     private readonly client: RedisClient,
     options: RedisOptions,
-    common: ResolvedCommonOptions,
+    /** The manager's clock (ms since the epoch), from which expiry times are turned into TTLs. */
+    { clock }: Pick<ResolvedCommonOptions, 'clock'> = { clock: Date.now },
   ) {
-    this.now = common.clock;
+    this.now = clock;
     if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function') {
       throw new TypeError(
         'SessionManager.redis needs a redis client, for example `new Redis(process.env.REDIS_URL)` from ioredis.',
       );
     }
-    this.prefix = options.prefix ?? DEFAULTS.prefix;
-    this.timeoutMs = options.commandTimeout ?? DEFAULTS.commandTimeout;
+    this.prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
+    this.timeoutMs = options.commandTimeout ?? REDIS_DEFAULTS.commandTimeout;
     // NaN or 0 would fire the timer at once and fail every request.
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) {
       throw new SessionConfigError(

@@ -6,7 +6,7 @@ import { CookieJar } from '../support/cookie-jar.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
-import { RedisRevocationList } from '../../src/revocation.js';
+import { RedisRevocationList } from '../../src/backends/revocation.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { SECRET } from '../support/harness.js';
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SessionManager } from '../../src/manager.js';
-import type { CookiesOptions, FilesOptions, RedisOptions } from '../../src/options.js';
+import type { CookiesOptions } from '../../src/backends/cookies-options.js';
+import type { FilesOptions } from '../../src/backends/files-options.js';
+import type { RedisOptions } from '../../src/backends/redis-options.js';
 import { redisUrl, SECRET, uniquePrefix } from '../support/harness.js';
 
 export const BACKENDS = ['cookies', 'files', 'redis'] as const;

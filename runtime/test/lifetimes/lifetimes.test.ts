@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
-import type { CookiesOptions } from '../../src/options.js';
+import type { CookiesOptions } from '../../src/backends/cookies-options.js';
 import { cookieAttribute } from '../support/harness.js';
 import { type Framework, type RunningApp, startApp } from './apps.js';
 import { BACKENDS, type BackendKind, type Place, place, TestClock } from './backends.js';

@@ -11,7 +11,7 @@ import { SessionConfigError } from '../../src/errors.js';
 import { newSessionId } from '../../src/ids.js';
 import { SessionManager } from '../../src/manager.js';
 import { resolveCommonOptions } from '../../src/options.js';
-import { MemoryRevocationList, RedisRevocationList } from '../../src/revocation.js';
+import { MemoryRevocationList, RedisRevocationList } from '../../src/backends/revocation.js';
 import { type Data, exchange, redisUrl } from '../support/harness.js';
 import { type Framework, type RunningApp, startApp } from './apps.js';
 import { BACKENDS, type BackendKind, type Place, place, TestClock } from './backends.js';

@@ -7,8 +7,8 @@ import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.j
 import { TOMBSTONE } from '../../src/backends/redis-scripts.js';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
-import type { RedisOptions } from '../../src/options.js';
-import { RedisRevocationList } from '../../src/revocation.js';
+import type { RedisOptions } from '../../src/backends/redis-options.js';
+import { RedisRevocationList } from '../../src/backends/revocation.js';
 import { type Framework, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { type Data, exchange } from '../support/harness.js';
 import { describeFigures, failoverUnderTraffic, keysMissingOn } from './support/failover.js';

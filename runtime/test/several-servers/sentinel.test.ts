@@ -6,7 +6,7 @@ import { CookieJar } from '../support/cookie-jar.js';
 import { type RedisSentinelSetup, startRedisSentinel } from '../support/redis-sentinel.js';
 import { SessionStoreError } from '../../src/errors.js';
 import { SessionManager } from '../../src/manager.js';
-import type { RedisOptions } from '../../src/options.js';
+import type { RedisOptions } from '../../src/backends/redis-options.js';
 import { type Framework, type RunningApp, startApp } from '../adapters/support/apps.js';
 import { describeFigures, failoverUnderTraffic, keysMissingOn } from './support/failover.js';
 

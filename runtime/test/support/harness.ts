@@ -7,7 +7,9 @@ import { CookieJar } from './cookie-jar.js';
 import type { CommitPlan } from '../../src/backends/backend.js';
 import { FilesStore } from '../../src/backends/files.js';
 import { SessionManager } from '../../src/manager.js';
-import { type CommonOptions, type FilesOptions, type RedisOptions, resolveCommonOptions } from '../../src/options.js';
+import type { FilesOptions } from '../../src/backends/files-options.js';
+import type { RedisOptions } from '../../src/backends/redis-options.js';
+import { type CommonOptions, resolveCommonOptions } from '../../src/options.js';
 import type { SessionState } from '../../src/state.js';
 // The global setup declares the `redisUrl` that `inject` returns.
 import type {} from './global-setup.js';

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { SessionManager } from '../../../src/manager.js';
-import type { FilesOptions } from '../../../src/options.js';
+import type { FilesOptions } from '../../../src/backends/files-options.js';
 import { cookiesFixture, filesFixture, redisFixture, SECRET } from '../../support/harness.js';
 
 export const BACKENDS = ['cookies', 'files', 'redis'] as const;

@@ -1,7 +1,7 @@
-import type { RedisClient } from './backends/redis.js';
-import { RedisStore } from './backends/redis.js';
-import { userKey } from './ids.js';
-import { DEFAULTS, type ResolvedCommonOptions, resolveCommonOptions } from './options.js';
+import { userKey } from '../ids.js';
+import type { ResolvedCommonOptions } from '../options.js';
+import { type RedisClient, RedisStore } from './redis.js';
+import { REDIS_DEFAULTS } from './redis-options.js';
 
 /**
  * Where the cookies backend records the session ids that `destroy()` (logout) and `regenerate()`
@@ -109,11 +109,10 @@ export class RedisRevocationList implements RevocationList {
 
   constructor(client: RedisClient, options: RedisRevocationOptions = {}) {
     // The session store's bounded, fail-fast commands, reused: a revoked id is a key holding `{}`.
-    this.store = new RedisStore(
-      client,
-      { prefix: options.prefix ?? 'emtrevoked:', commandTimeout: options.commandTimeout ?? DEFAULTS.commandTimeout },
-      resolveCommonOptions({}),
-    );
+    this.store = new RedisStore(client, {
+      prefix: options.prefix ?? 'emtrevoked:',
+      commandTimeout: options.commandTimeout ?? REDIS_DEFAULTS.commandTimeout,
+    });
   }
 
   async isRevoked(id: string): Promise<boolean> {
