@@ -10,6 +10,7 @@ import { type RequestCookies, readSessionCookies, SetCookieWriter } from './cook
 import { serialize } from './data.js';
 import { SessionConfigError } from './errors.js';
 import { checkUserId } from './ids.js';
+import { keepsChanges, thrownKeepsChanges } from './keeps-changes.js';
 import {
   createdOf,
   joinMeta,
@@ -162,6 +163,27 @@ export class SessionManager<T extends object = SessionData> {
     const state = new SessionState<T>({}, undefined, undefined, now + this.expireMs, cookies, false, now);
     state.policy = this.policy;
     return state;
+  }
+
+  /**
+   * Commits a request's session as its response goes out with `status`: a 5xx keeps none of the
+   * request's changes (keeps-changes.ts). What the adapters call; `commit` is the same without a
+   * response.
+   */
+  commitResponse(state: SessionState<T>, status: number): CommitPlan {
+    if (!keepsChanges(status)) state.discarded = true;
+    return this.commit(state);
+  }
+
+  /**
+   * The request's handler threw `error`: an HTTP answer below 500 (koa's `ctx.throw(401)`, hono's
+   * `HTTPException`, an error with such a `status` or `statusCode`) keeps the session's changes,
+   * anything else keeps none. Returns whether they are kept.
+   */
+  handlerThrew(state: SessionState<T>, error: unknown): boolean {
+    const kept = thrownKeepsChanges(error);
+    if (!kept) state.discarded = true;
+    return kept;
   }
 
   /**

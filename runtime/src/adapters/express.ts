@@ -2,10 +2,10 @@ import type { RequestHandler } from 'express';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
+import { type AdapterOptions, adapterKit } from './kit.js';
 import { commitWithResponse, sendFailure } from './node-response.js';
-import { type AdapterOptions, contextRunner, defaultOnError } from './respond.js';
 
-export type { AdapterOptions } from './respond.js';
+export type { AdapterOptions } from './kit.js';
 
 declare global {
   namespace Express {
@@ -25,17 +25,14 @@ export function sessions<T extends object = SessionData>(
   manager: SessionManager<T>,
   options: AdapterOptions = {},
 ): RequestHandler {
-  const onError = options.onError ?? defaultOnError;
-  const runInContext = contextRunner(options);
+  const kit = adapterKit(manager, options);
   return (req, res, next) => {
     const start = (state: SessionState<T>) => {
-      commitWithResponse(res, manager, state, onError);
+      commitWithResponse(res, manager, state, kit.onError);
       req.session = state.data as Session<SessionData>;
       // The rest of the chain runs synchronously from next(), so it inherits the session context.
-      runInContext(state as SessionState<object>, () => next());
+      kit.runInContext(state as SessionState<object>, () => next());
     };
-    const loading = manager.loadEager(req.headers.cookie);
-    if (!(loading instanceof Promise)) return start(loading);
-    loading.then(start, (error: unknown) => sendFailure(res, error, onError));
+    kit.load(req.headers.cookie, start, (error: unknown) => sendFailure(res, error, kit.onError));
   };
 }

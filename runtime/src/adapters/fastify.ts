@@ -4,11 +4,10 @@ import type { CommitPlan } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { isStream, planCommit, thrownKeepsChanges } from './commit.js';
-import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { BODY_HEADERS, failureResponse } from './failure.js';
+import { type AdapterOptions, adapterKit, isStream, lateChangeCheck } from './kit.js';
 
-export type { AdapterOptions } from './respond.js';
+export type { AdapterOptions } from './kit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,8 +48,7 @@ function answerFailure(reply: FastifyReply, error: unknown): string {
  */
 const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, options, done) => {
   const { manager } = options;
-  const onError = options.onError ?? defaultOnError;
-  const runInContext = contextRunner(options);
+  const { onError, runInContext, load } = adapterKit(manager, options);
   if (!app.hasRequestDecorator('session')) app.decorateRequest('session', null as unknown as Session<SessionData>);
   if (!app.hasRequestDecorator(STATE)) app.decorateRequest(STATE, null);
 
@@ -61,9 +59,7 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
       // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
       runInContext(state, () => next());
     };
-    const loading = manager.loadEager(request.headers.cookie);
-    if (!(loading instanceof Promise)) return start(loading);
-    loading.then(start, (error: unknown) => {
+    load(request.headers.cookie, start, (error: unknown) => {
       onError(error);
       reply.send(answerFailure(reply, error));
     });
@@ -72,7 +68,7 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
   app.addHook('onError', (request, _reply, error, next) => {
     const state = stateOf(request);
     // A 4xx thrown on purpose is an answer: its changes are kept (onSend then sees its status).
-    if (state && !thrownKeepsChanges(error)) state.discarded = true;
+    if (state) manager.handlerThrew(state, error);
     next();
   });
 
@@ -87,7 +83,7 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
     };
     let plan: CommitPlan;
     try {
-      plan = planCommit(manager, state, reply.statusCode);
+      plan = manager.commitResponse(state, reply.statusCode);
     } catch (error) {
       return fail(error);
     }

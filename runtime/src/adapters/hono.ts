@@ -3,11 +3,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitBeforeSend, thrownKeepsChanges } from './commit.js';
-import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { BODY_HEADERS, failureResponse } from './failure.js';
+import { type AdapterOptions, adapterKit, lateChangeCheck } from './kit.js';
 
-export type { AdapterOptions } from './respond.js';
+export type { AdapterOptions } from './kit.js';
 
 declare module 'hono' {
   // Types `c.get('session')` in apps that do not chain `.use(sessions(...))` into their routes' type.
@@ -31,24 +30,26 @@ export function sessions<T extends object = SessionData>(
   manager: SessionManager<T>,
   options: AdapterOptions = {},
 ): MiddlewareHandler<SessionVariables<T>> {
-  const onError = options.onError ?? defaultOnError;
-  const runInContext = contextRunner(options);
+  const { onError, runInContext, load, commitBeforeSend } = adapterKit(manager, options);
+  const failed = (c: Context, error: unknown): undefined => {
+    onError(error);
+    replaceWithFailure(c, error);
+    return undefined;
+  };
   return async (c, next) => {
-    let state: SessionState<T>;
-    try {
-      const loading = manager.loadEager(c.req.header('cookie'));
-      state = loading instanceof Promise ? await loading : loading;
-    } catch (error) {
-      onError(error);
-      replaceWithFailure(c, error);
-      return;
-    }
+    const loading = load<SessionState<T> | undefined>(
+      c.req.header('cookie'),
+      (loaded) => loaded,
+      (error) => failed(c, error),
+    );
+    const state = loading instanceof Promise ? await loading : loading;
+    if (state === undefined) return;
     c.set('session', state.data);
     await runInContext(state as SessionState<object>, next);
     // An HTTPException below 500 is an answer, and keeps the changes; anything else thrown does not.
-    if (c.error !== undefined && !thrownKeepsChanges(c.error)) state.discarded = true;
+    if (c.error !== undefined) manager.handlerThrew(state, c.error);
     try {
-      const committing = commitBeforeSend(manager, state, c.res.status);
+      const committing = commitBeforeSend(state, c.res.status);
       for (const cookie of committing instanceof Promise ? await committing : committing) {
         c.header('Set-Cookie', cookie, { append: true });
       }

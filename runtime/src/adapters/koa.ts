@@ -1,12 +1,12 @@
 import type { Context, Middleware, Next } from 'koa';
+import { thrownStatus } from '../keeps-changes.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { commitBeforeSend, isStream, thrownKeepsChanges, thrownStatus } from './commit.js';
-import { lateChangeCheck } from './late-changes.js';
-import { type AdapterOptions, BODY_HEADERS, contextRunner, defaultOnError, failureResponse } from './respond.js';
+import { BODY_HEADERS, failureResponse } from './failure.js';
+import { type AdapterOptions, adapterKit, isStream, lateChangeCheck } from './kit.js';
 
-export type { AdapterOptions } from './respond.js';
+export type { AdapterOptions } from './kit.js';
 
 declare module 'koa' {
   interface ExtendableContext {
@@ -26,8 +26,7 @@ export function sessions<T extends object = SessionData>(
   manager: SessionManager<T>,
   options: AdapterOptions = {},
 ): Middleware {
-  const onError = options.onError ?? defaultOnError;
-  const runInContext = contextRunner(options);
+  const { onError, runInContext, load, commitBeforeSend } = adapterKit(manager, options);
   const fail = (ctx: Context, error: unknown) => {
     onError(error);
     const { status, body } = failureResponse(error);
@@ -44,7 +43,7 @@ export function sessions<T extends object = SessionData>(
       if (isStream(ctx.body)) ctx.res.once('finish', lateChangeCheck(state as SessionState<object>, onError));
     };
     try {
-      const committing = commitBeforeSend(manager, state, ctx.status);
+      const committing = commitBeforeSend(state, ctx.status);
       if (!(committing instanceof Promise)) return setCookies(committing);
       return committing.then(setCookies).catch((error: unknown) => fail(ctx, error));
     } catch (error) {
@@ -54,10 +53,7 @@ export function sessions<T extends object = SessionData>(
   const run = (ctx: Context, next: Next, state: SessionState<T>): Promise<void> => {
     ctx.session = state.data as Session<SessionData>;
     const discard = (error: unknown): Promise<void> => {
-      if (!thrownKeepsChanges(error)) {
-        state.discarded = true;
-        throw error;
-      }
+      if (!manager.handlerThrew(state, error)) throw error;
       // ctx.throw(401): koa's error handling answers it, first removing every header and then
       // setting the error's own `headers`: the session's cookies go there, so its changes are kept.
       const rethrow = (cookies: string[]) => {
@@ -69,7 +65,7 @@ export function sessions<T extends object = SessionData>(
       };
       let committing: string[] | Promise<string[]>;
       try {
-        committing = commitBeforeSend(manager, state, thrownStatus(error) as number);
+        committing = commitBeforeSend(state, thrownStatus(error) as number);
       } catch (commitError) {
         fail(ctx, commitError);
         return Promise.resolve();
@@ -88,18 +84,10 @@ export function sessions<T extends object = SessionData>(
   };
   // Not an async function: with the session context on, node runs a hook for every promise, and an
   // async middleware and its awaits make several a request where one `then` does.
-  return (ctx, next) => {
-    let loading: SessionState<T> | Promise<SessionState<T>>;
-    try {
-      loading = manager.loadEager(ctx.headers.cookie);
-    } catch (error) {
-      fail(ctx, error);
-      return Promise.resolve();
-    }
-    if (!(loading instanceof Promise)) return run(ctx, next, loading);
-    return loading.then(
+  return (ctx, next) =>
+    load(
+      ctx.headers.cookie,
       (state) => run(ctx, next, state),
       (error: unknown) => fail(ctx, error),
     );
-  };
 }

@@ -1,11 +1,10 @@
 import { STATUS_CODES, ServerResponse } from 'node:http';
-import type { CommitPlan } from '../backends/backend.js';
+import { type CommitPlan, NOTHING_TO_COMMIT } from '../backends/backend.js';
 import type { SessionManager } from '../manager.js';
 import { shared, sharedSymbol } from '../shared.js';
 import type { SessionState } from '../state.js';
-import { keepsChanges } from './commit.js';
-import { lateChangeCheck } from './late-changes.js';
-import { BODY_HEADERS, failureResponse } from './respond.js';
+import { BODY_HEADERS, failureResponse } from './failure.js';
+import { lateChangeCheck } from './kit.js';
 
 /** Answers a request the session layer could not serve (503 for a store outage), reporting the error. */
 export function sendFailure(res: ServerResponse, error: unknown, onError: (error: unknown) => void): void {
@@ -35,7 +34,6 @@ interface PendingCommit {
 
 const PENDING = sharedSymbol('pending session commit');
 type Response = ServerResponse & { [PENDING]?: PendingCommit | undefined };
-const NO_COOKIES: CommitPlan = Object.freeze({ setCookies: [], persist: undefined }) as CommitPlan;
 
 /**
  * Commits a session around a node:http response, for the adapters of frameworks that write to
@@ -53,7 +51,7 @@ const NO_COOKIES: CommitPlan = Object.freeze({ setCookies: [], persist: undefine
  *   be saved: it is reported to `onError` when the response ends.
  * - A handler's own Set-Cookie (`res.writeHead(status, { 'Set-Cookie': ... })`, or a raw header
  *   array) goes out beside the session's, never in place of it.
- * - A 5xx response keeps no session change; a 4xx keeps it (commit.ts, `keepsChanges`).
+ * - A 5xx response keeps no session change; a 4xx keeps it (the manager's `commitResponse`).
  * - A session that cannot be committed (an unstorable value, too large for the cookies) makes the
  *   response a 500 and reaches `onError`: the client is never told a change was kept when it was not.
  *
@@ -82,8 +80,7 @@ export function commitWithResponse<T extends object>(
 }
 
 function decide(pending: PendingCommit, status: number): CommitPlan {
-  if (!keepsChanges(status)) pending.state.discarded = true;
-  pending.plan = pending.manager.commit(pending.state);
+  pending.plan = pending.manager.commitResponse(pending.state, status);
   return pending.plan;
 }
 
@@ -119,7 +116,7 @@ function beforeHeaders(res: Response, args: unknown[]): void {
     } catch (error) {
       // An unstorable or too large session, found as the handler sends its headers: the change is
       // lost, so the response must not claim success. It goes out as a 500 with the handler's body.
-      pending.plan = NO_COOKIES;
+      pending.plan = NOTHING_TO_COMMIT;
       pending.state.discarded = true;
       pending.onError(error);
       args[0] = 500;

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { thrownStatus } from '../keeps-changes.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
-import { thrownKeepsChanges, thrownStatus } from './commit.js';
+import { type AdapterKit, type AdapterOptions, adapterKit } from './kit.js';
 import { commitWithResponse, sendFailure, statusText } from './node-response.js';
-import { type AdapterOptions, contextRunner, defaultOnError } from './respond.js';
 
-export type { AdapterOptions } from './respond.js';
+export type { AdapterOptions } from './kit.js';
 
 /**
  * A node:http handler with sessions. The handler gets the session as its third argument (and
@@ -23,21 +23,20 @@ export function withSessions<T extends object = SessionData>(
   handler: (req: IncomingMessage, res: ServerResponse, session: Session<T>) => unknown,
   options: AdapterOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const onError = options.onError ?? defaultOnError;
-  const runInContext = contextRunner(options);
+  const kit = adapterKit(manager, options);
   const serve = (req: IncomingMessage, res: ServerResponse, state: SessionState<T>) => {
-    commitWithResponse(res, manager, state, onError);
+    commitWithResponse(res, manager, state, kit.onError);
     let result: unknown;
     try {
-      result = runInContext(state as SessionState<object>, () => handler(req, res, state.data));
+      result = kit.runInContext(state as SessionState<object>, () => handler(req, res, state.data));
     } catch (error) {
-      return fail(res, state, error, onError);
+      return fail(res, state, error, kit);
     }
     const finish = (value: unknown) => {
       try {
         send(res, value);
       } catch (error) {
-        fail(res, state, error, onError);
+        fail(res, state, error, kit);
       }
     };
     // Await only a handler that returned a promise: an async wrapper costs several promises a
@@ -46,20 +45,14 @@ export function withSessions<T extends object = SessionData>(
     // slower than ending it right after (pipelined responses, compared in the benchmark).
     // Promise.resolve adopts a thenable as `await` would (a `then` that throws is a rejection) and
     // hands a native promise back as it is.
-    if (isThenable(result)) Promise.resolve(result).then(finish, (error: unknown) => fail(res, state, error, onError));
+    if (isThenable(result)) Promise.resolve(result).then(finish, (error: unknown) => fail(res, state, error, kit));
     else queueMicrotask(() => finish(result));
   };
   return (req, res) => {
-    let loading: SessionState<T> | Promise<SessionState<T>>;
-    try {
-      loading = manager.loadEager(req.headers.cookie);
-    } catch (error) {
-      return sendFailure(res, error, onError);
-    }
-    if (!(loading instanceof Promise)) return serve(req, res, loading);
-    loading.then(
+    kit.load(
+      req.headers.cookie,
       (state) => serve(req, res, state),
-      (error: unknown) => sendFailure(res, error, onError),
+      (error: unknown) => sendFailure(res, error, kit.onError),
     );
   };
 }
@@ -86,12 +79,9 @@ function send(res: ServerResponse, result: unknown): void {
  * error below 500 (an error with a `status` or `statusCode`, as http-errors makes) is answered with
  * that status and keeps them, as on the other adapters.
  */
-function fail(res: ServerResponse, state: SessionState<object>, error: unknown, onError: (error: unknown) => void) {
-  const answer = thrownKeepsChanges(error);
-  if (!answer) {
-    state.discarded = true;
-    onError(error);
-  }
+function fail<T extends object>(res: ServerResponse, state: SessionState<T>, error: unknown, kit: AdapterKit<T>) {
+  const answer = kit.manager.handlerThrew(state, error);
+  if (!answer) kit.onError(error);
   if (!res.headersSent) {
     const status = answer ? (thrownStatus(error) as number) : 500;
     res.statusCode = status;

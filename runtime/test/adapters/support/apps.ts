@@ -14,7 +14,7 @@ import { sessions as fastifySessions } from '../../../src/adapters/fastify.js';
 import { type SessionVariables, sessions as honoSessions } from '../../../src/adapters/hono.js';
 import { sessions as koaSessions } from '../../../src/adapters/koa.js';
 import { withSessions } from '../../../src/adapters/node.js';
-import type { AdapterOptions } from '../../../src/adapters/respond.js';
+import type { AdapterOptions } from '../../../src/adapters/kit.js';
 import { session } from '../../../src/context.js';
 import { SessionContextError } from '../../../src/errors.js';
 import type { SessionManager } from '../../../src/manager.js';
