@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,38 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
+import { type ServerProcess as Server, spawnServer } from '../support/server-process.js';
 import type { Framework } from './support/apps.js';
 import { SECRET } from './support/backends.js';
 
 const SERVE = fileURLToPath(new URL('./support/serve.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-interface Server {
-  url: string;
-  process: ChildProcess;
-}
-
-/** An app server in a process of its own, as a second machine behind a load balancer would be. */
-async function spawnServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVE], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-  return { url, process: child };
-}
 
 /**
  * Two server processes, sharing only what users would share between machines: the secret (cookies),
@@ -78,7 +50,7 @@ describe('scale-out: requests alternating between two server processes', () => {
         PREFIX: `csm-scale-out:${randomUUID()}:`,
         DIRECTORY: directory,
       };
-      servers.push(...(await Promise.all(frameworks.map((FRAMEWORK) => spawnServer({ ...env, FRAMEWORK })))));
+      servers.push(...(await Promise.all(frameworks.map((FRAMEWORK) => spawnServer(SERVE, { ...env, FRAMEWORK })))));
       const [a, b] = servers as [Server, Server];
       expect(a.process.pid).not.toBe(b.process.pid);
 

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
+import { type ServerProcess, spawnServer } from '../support/server-process.js';
 import { getSessionInfo } from '../../src/context.js';
 import { FilesStore } from '../../src/backends/files.js';
 import { RedisStore } from '../../src/backends/redis.js';
@@ -142,34 +142,19 @@ describe.each(BACKENDS.flatMap((backend) => ADAPTERS.map((framework) => [backend
 );
 
 const SERVE = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The lifetimes app in a process of its own, on the given redis prefix. */
-async function spawnServer(framework: Framework, prefix: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVE], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl(), PREFIX: prefix, FRAMEWORK: framework },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-  return { url, child };
+function spawnLifetimesServer(framework: Framework, prefix: string): Promise<ServerProcess> {
+  return spawnServer(SERVE, { REDIS_URL: redisUrl(), PREFIX: prefix, FRAMEWORK: framework });
 }
 
 describe('sign out everywhere across two server processes (redis)', () => {
   it('sessions made on two servers end together, revoked from a third process', async () => {
     const where = place('redis', new TestClock());
-    const servers = await Promise.all([spawnServer('express', where.prefix), spawnServer('koa', where.prefix)]);
+    const servers = await Promise.all([
+      spawnLifetimesServer('express', where.prefix),
+      spawnLifetimesServer('koa', where.prefix),
+    ]);
     try {
       const [first, second] = servers.map((server) => server.url) as [string, string];
       const laptop = new CookieJar();
@@ -196,7 +181,7 @@ describe('sign out everywhere across two server processes (redis)', () => {
       });
       expect(await manager.listUserSessions('ada')).toEqual([]);
     } finally {
-      for (const { child } of servers) {
+      for (const { process: child } of servers) {
         child.kill('SIGTERM');
         if (child.exitCode === null) await once(child, 'exit');
       }

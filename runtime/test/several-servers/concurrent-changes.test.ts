@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawnServer } from '../support/server-process.js';
 
 /**
  * Two requests of one session at the same time, each on its own server process (as behind a load
@@ -16,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
  * before either writes, which is exactly when one request's change used to be lost.
  */
 const SERVER = fileURLToPath(new URL('./fixtures/pair-server.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PAIRS = 50;
 const BACKENDS = ['files', 'redis'] as const;
 
@@ -64,27 +64,6 @@ class Barrier {
   }
 }
 
-async function spawnServer(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-  return { url, process: child };
-}
-
 const barrier = new Barrier();
 const servers = new Map<(typeof BACKENDS)[number], [string, string]>();
 const children: ChildProcess[] = [];
@@ -102,8 +81,8 @@ beforeAll(async () => {
   await Promise.all(
     BACKENDS.map(async (backend) => {
       const pair = await Promise.all([
-        spawnServer({ ...env, BACKEND: backend }),
-        spawnServer({ ...env, BACKEND: backend }),
+        spawnServer(SERVER, { ...env, BACKEND: backend }),
+        spawnServer(SERVER, { ...env, BACKEND: backend }),
       ]);
       children.push(...pair.map((server) => server.process));
       servers.set(backend, [pair[0].url, pair[1].url]);

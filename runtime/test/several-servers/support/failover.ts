@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
 import { CookieJar } from '../../support/cookie-jar.js';
 
 /** One request of the traffic. */
@@ -222,4 +223,20 @@ export async function keysMissingOn(port: number, keys: string[], { cluster = fa
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * What a failover may lose. With `waitForReplica`, nothing: each write a replica acknowledged survives
+ * its master's death. Without it, replication is asynchronous, so only the sessions the replica did
+ * not hold yet when the master died; never one it held. `explain` adds what to print on a failure.
+ */
+export function expectNoLossBeyondReplication(figures: FailoverFigures, waitedForReplica: boolean, explain = ''): void {
+  expect(figures.missingOnReplica).toBeDefined();
+  if (waitedForReplica) {
+    expect(figures.sessionsLost).toBe(0);
+    expect(figures.writesLost).toBe(0);
+    return;
+  }
+  const heldButLost = figures.lostWorkers.filter((worker) => !figures.missingOnReplica?.includes(worker));
+  expect(heldButLost, `sessions lost that the replica held${explain}`).toEqual([]);
 }
