@@ -1,6 +1,4 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
@@ -23,6 +21,7 @@ import {
   touchSession,
 } from '../../src/context.js';
 import type { SessionManager } from '../../src/manager.js';
+import { listen } from '../adapters/support/apps.js';
 
 export const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
@@ -230,18 +229,4 @@ async function honoApp(manager: SessionManager): Promise<RunningApp> {
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   return listen(server, true);
-}
-
-async function listen(server: Server, alreadyListening = false): Promise<RunningApp> {
-  if (!alreadyListening) server.listen(0, '127.0.0.1');
-  if (!server.listening) await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
 }

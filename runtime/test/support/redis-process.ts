@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
 
 /**
  * Ports for servers that cannot listen on port 0 (redis-server has no such option, and a cluster
@@ -129,5 +130,17 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs `run` on a fresh connection to the redis server on loopback `port`, without retries, then closes it. */
+export async function askRedis<T>(port: number, run: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await run(redis);
+  } finally {
+    redis.disconnect();
   }
 }

@@ -1,8 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { type RedisProcess, spawnOnFreePort, spawnRedis, waitFor } from './redis-process.js';
+import { askRedis, type RedisProcess, spawnOnFreePort, spawnRedis, waitFor } from './redis-process.js';
 
 const HOST = '127.0.0.1';
 export const SENTINEL_MASTER_NAME = 'sessions';
@@ -109,16 +108,7 @@ export async function startRedisSentinel(options: { downAfterMs?: number } = {})
     throw error;
   }
 
-  const ask = async <T>(port: number, run: (redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis(port, HOST, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await run(redis);
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
 
   const masterPort = async () => {
     const answers = await Promise.all(

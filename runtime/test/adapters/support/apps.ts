@@ -341,7 +341,8 @@ async function honoApp(manager: SessionManager, options: AdapterOptions): Promis
   return listen(server, true);
 }
 
-async function listen(server: Server, alreadyListening = false): Promise<RunningApp> {
+/** Serves `server` on a free loopback port (or waits for the port it took) and says where. */
+export async function listen(server: Server, alreadyListening = false): Promise<RunningApp> {
   if (!alreadyListening) server.listen(0, '127.0.0.1');
   if (!server.listening) await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

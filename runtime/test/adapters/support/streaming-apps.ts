@@ -1,6 +1,4 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { serve } from '@hono/node-server';
@@ -17,7 +15,7 @@ import { withSessions } from '../../../src/adapters/node.js';
 import type { AdapterOptions } from '../../../src/adapters/kit.js';
 import type { SessionManager } from '../../../src/manager.js';
 import type { Session } from '../../../src/types.js';
-import type { Framework, RunningApp } from './apps.js';
+import { type Framework, listen, type RunningApp } from './apps.js';
 
 /**
  * Routes whose response has a body that is streamed or described by its own headers, in each
@@ -189,18 +187,4 @@ async function nodeRoutes(
       res.statusCode = 404;
       return 'Not Found';
   }
-}
-
-async function listen(server: Server, alreadyListening = false): Promise<RunningApp> {
-  if (!alreadyListening) server.listen(0, '127.0.0.1');
-  if (!server.listening) await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
 }
