@@ -16,6 +16,8 @@ import {
   expectNoLossBeyondReplication,
   failoverUnderTraffic,
   keysMissingOn,
+  replicaCaughtUp,
+  describeCatchUp,
 } from './support/failover.js';
 
 /**
@@ -183,6 +185,7 @@ describe('redis backend on a Redis Cluster', () => {
         errors.push(error),
       );
       let killedPort = 0;
+      let catchUp: { waitedMs: number; caughtUp: boolean } | undefined;
       const { figures } = await failoverUnderTraffic({
         urlFor: () => `${app.url}/counter`,
         workers: 12,
@@ -196,6 +199,7 @@ describe('redis backend on a Redis Cluster', () => {
           const hitWorkers = masters.flatMap((port, worker) => (port === killedPort ? [worker] : []));
           // The replica that will take over (the cluster starts with one per master).
           const [replica] = (await cluster.masters()).find((master) => master.port === killedPort)?.replicas ?? [];
+          if (replica !== undefined) catchUp = await replicaCaughtUp(killedPort, replica, { cluster: true });
           const missing =
             replica === undefined
               ? undefined
@@ -214,7 +218,7 @@ describe('redis backend on a Redis Cluster', () => {
           await cluster.nodes.find((node) => node.port === killedPort)?.restart();
         },
       });
-      console.info(describeFigures(label, figures));
+      console.info(describeFigures(label, figures), describeCatchUp(catchUp));
 
       expect(figures.unexpected).toEqual([]);
       expect(figures.hitWorkers).toBeGreaterThan(0);

@@ -13,6 +13,8 @@ import {
   expectNoLossBeyondReplication,
   failoverUnderTraffic,
   keysMissingOn,
+  replicaCaughtUp,
+  describeCatchUp,
 } from './support/failover.js';
 
 /**
@@ -105,12 +107,14 @@ describe('redis backend behind Redis Sentinel', () => {
       const app = await appOn('express', { prefix, commandTimeout: COMMAND_TIMEOUT, ...options }, (error) =>
         errors.push(error),
       );
+      let catchUp: { waitedMs: number; caughtUp: boolean } | undefined;
       const { figures } = await failoverUnderTraffic({
         urlFor: () => `${app.url}/counter`,
         workers: 12,
         warmUpVisits: 2,
         kill: async (ids) => {
           const replica = setup.servers.find((server) => server.running && server.port !== masterPort);
+          if (replica) catchUp = await replicaCaughtUp(masterPort, replica.port);
           const missingOnReplica = replica
             ? await keysMissingOn(
                 replica.port,
@@ -129,7 +133,7 @@ describe('redis backend behind Redis Sentinel', () => {
           await setup.servers.find((server) => server.port === masterPort)?.restart(promoted);
         },
       });
-      console.info(describeFigures(label, figures));
+      console.info(describeFigures(label, figures), describeCatchUp(catchUp));
 
       expect(figures.unexpected).toEqual([]);
       expect(figures.failed).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { CookieJar } from '../../support/cookie-jar.js';
+import { askRedis } from '../../support/redis-process.js';
 
 /** One request of the traffic. */
 export interface Sample {
@@ -213,16 +213,11 @@ function missing(figures: FailoverFigures): string {
  * replica answers only after READONLY (otherwise it redirects to its master).
  */
 export async function keysMissingOn(port: number, keys: string[], { cluster = false } = {}): Promise<number[]> {
-  const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
+  const held = await askRedis(port, async (redis) => {
     if (cluster) await redis.call('READONLY');
-    const held = await Promise.all(keys.map((key) => redis.exists(key)));
-    return held.flatMap((count, index) => (count === 0 ? [index] : []));
-  } finally {
-    redis.disconnect();
-  }
+    return Promise.all(keys.map((key) => redis.exists(key)));
+  });
+  return held.flatMap((count, index) => (count === 0 ? [index] : []));
 }
 
 /**
@@ -239,4 +234,46 @@ export function expectNoLossBeyondReplication(figures: FailoverFigures, waitedFo
   }
   const heldButLost = figures.lostWorkers.filter((worker) => !figures.missingOnReplica?.includes(worker));
   expect(heldButLost, `sessions lost that the replica held${explain}`).toEqual([]);
+}
+
+/** A field of an INFO reply, as a number. */
+function infoNumber(info: string, field: string): number | undefined {
+  const match = new RegExp(`^${field}:(-?\\d+)`, 'm').exec(info);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Waits until the replica on `replicaPort` has everything its master on `masterPort` had when this
+ * was called (its replication offset reached the master's), and says how long that took. A replica
+ * can be behind by more than the last writes in flight, for instance during a full resync; a kill
+ * right then would lose what the test means to measure the runtime on, so the tests wait for it.
+ * Gives up (and says so) after `timeoutMs`.
+ */
+export async function replicaCaughtUp(
+  masterPort: number,
+  replicaPort: number,
+  { cluster = false, timeoutMs = 20_000 } = {},
+): Promise<{ waitedMs: number; caughtUp: boolean }> {
+  const started = performance.now();
+  const target = infoNumber(await askRedis(masterPort, (redis) => redis.info('replication')), 'master_repl_offset');
+  for (;;) {
+    const info = await askRedis(replicaPort, async (redis) => {
+      if (cluster) await redis.call('READONLY');
+      return redis.info('replication');
+    });
+    const offset = infoNumber(info, 'slave_repl_offset');
+    const waitedMs = performance.now() - started;
+    if (target !== undefined && offset !== undefined && /master_link_status:up/.test(info) && offset >= target) {
+      return { waitedMs, caughtUp: true };
+    }
+    if (waitedMs > timeoutMs) return { waitedMs, caughtUp: false };
+    await sleep(20);
+  }
+}
+
+/** The catch-up wait, for the test output. */
+export function describeCatchUp(catchUp: { waitedMs: number; caughtUp: boolean } | undefined): string {
+  if (catchUp === undefined) return '(replica not checked)';
+  const waited = `${Math.round(catchUp.waitedMs)} ms`;
+  return catchUp.caughtUp ? `(replica caught up after ${waited})` : `(replica still behind after ${waited})`;
 }
