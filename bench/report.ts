@@ -12,6 +12,7 @@ import {
   NOISY_OTHER_CORES,
   type RunResult,
   ratio,
+  rssCrests,
   type SoakResult,
   type TargetCheck,
 } from './results.js';
@@ -168,19 +169,26 @@ export function renderSoak(soak: readonly SoakResult[]): string {
       'at a third',
       'at end',
       'growth from a third',
+      'crests: middle -> last third',
+      'crest growth',
       'samples (MB)',
     ],
-    soak.map((row) => [
-      row.label,
-      (row.sessions ?? 1).toLocaleString('en-US'),
-      `${row.seconds}`,
-      rps(row.measurement),
-      mb(row.rssStart),
-      mb(row.rssSteady),
-      mb(row.rssEnd),
-      `${((row.rssEnd / row.rssSteady - 1) * 100).toFixed(1)}%`,
-      row.samples.map((sample) => mb(sample.rss)).join(' '),
-    ]),
+    soak.map((row) => {
+      const crests = rssCrests(row.samples, row.seconds);
+      return [
+        row.label,
+        (row.sessions ?? 1).toLocaleString('en-US'),
+        `${row.seconds}`,
+        rps(row.measurement),
+        mb(row.rssStart),
+        mb(row.rssSteady),
+        mb(row.rssEnd),
+        `${((row.rssEnd / row.rssSteady - 1) * 100).toFixed(1)}%`,
+        `${mb(crests.middle)} -> ${mb(crests.last)}`,
+        `${(crests.growth * 100).toFixed(1)}%`,
+        row.samples.map((sample) => mb(sample.rss)).join(' '),
+      ];
+    }),
   );
 }
 

@@ -211,3 +211,21 @@ export function combineRounds(rounds: ContenderResult[]): ContenderResult {
     rounds,
   };
 }
+
+/**
+ * The highest and lowest RSS samples of a run's middle third and of its last third (bytes), and the
+ * growth between them: the larger of the rise of the crests and the rise of the troughs, since a leak
+ * raises both while a saw repeats them.
+ */
+export function rssCrests(samples: readonly { second: number; rss: number }[], seconds: number) {
+  const third = seconds / 3;
+  const middle = samples.filter((s) => s.second >= third && s.second <= 2 * third).map((s) => s.rss);
+  const last = samples.filter((s) => s.second > 2 * third).map((s) => s.rss);
+  if (middle.length === 0 || last.length === 0) return { middle: 0, last: 0, growth: 0 };
+  const rise = (before: number, after: number) => after / before - 1;
+  return {
+    middle: Math.max(...middle),
+    last: Math.max(...last),
+    growth: Math.max(rise(Math.max(...middle), Math.max(...last)), rise(Math.min(...middle), Math.min(...last))),
+  };
+}
