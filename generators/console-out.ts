@@ -46,7 +46,8 @@ export function printPlan(choice: { mode: Mode; language: Language; esm: boolean
 export function printHeader(answers: Answers, targetDir: string, dryRun: boolean, layout: Layout): void {
   const where = displayDir(targetDir);
   const prefix = dryRun ? 'Dry run: ' : '';
-  const code = describeCode(layout.language, layout.esm);
+  const verbatim = layout.variant === 'ts-cjs-require' ? ', verbatimModuleSyntax: import = require' : '';
+  const code = describeCode(layout.language, layout.esm) + verbatim;
   if (layout.mode === 'add') {
     const framework = answers.framework === 'node' ? 'node:http' : answers.framework;
     console.log(

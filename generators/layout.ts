@@ -88,7 +88,10 @@ export function decideLayout(
     mode,
     language,
     esm,
-    variant: variantOf(language, esm ? 'esm' : 'cjs'),
+    variant:
+      language === 'ts' && !esm && project.verbatimModuleSyntax
+        ? 'ts-cjs-require'
+        : variantOf(language, esm ? 'esm' : 'cjs'),
     srcDir,
     testFile,
     runner,

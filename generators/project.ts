@@ -25,6 +25,11 @@ export interface ExistingProject {
    * True when it cannot tell (a tsconfig that extends another, or one it cannot read).
    */
   defaultImports: boolean;
+  /**
+   * Whether its TypeScript refuses ES module syntax in CommonJS files: `verbatimModuleSyntax` with a
+   * CommonJS or node16/nodenext module (TypeScript 5.9's `tsc --init`). False when it cannot tell.
+   */
+  verbatimModuleSyntax: boolean;
   /** `"type": "module"` in package.json; anything else is CommonJS. */
   esm: boolean;
   /** The test runner the project uses, from its test script and dependencies. */
@@ -40,7 +45,8 @@ export function readProject(dir: string): ExistingProject {
     packageJson,
     framework: detectFramework(packageJson),
     typescript: isFile(join(dir, 'tsconfig.json')),
-    defaultImports: allowsDefaultImports(join(dir, 'tsconfig.json')),
+    defaultImports: allowsDefaultImports(readTsconfig(join(dir, 'tsconfig.json'))),
+    verbatimModuleSyntax: refusesEsmSyntaxInCommonJs(readTsconfig(join(dir, 'tsconfig.json'))),
     esm: packageJson?.type === 'module',
     runner: detectRunner(packageJson),
     hasSources: ['.', 'src'].some((folder) =>
@@ -49,14 +55,30 @@ export function readProject(dir: string): ExistingProject {
   };
 }
 
-function allowsDefaultImports(path: string): boolean {
-  if (!isFile(path)) return true;
-  let config: { extends?: unknown; compilerOptions?: Record<string, unknown> };
+interface Tsconfig {
+  extends?: unknown;
+  compilerOptions?: Record<string, unknown>;
+}
+
+/** The project's tsconfig.json, or undefined when there is none or it cannot be read. */
+function readTsconfig(path: string): Tsconfig | undefined {
+  if (!isFile(path)) return undefined;
   try {
-    config = JSON.parse(withoutJsonComments(readFileSync(path, 'utf8')));
+    return JSON.parse(withoutJsonComments(readFileSync(path, 'utf8'))) as Tsconfig;
   } catch {
-    return true;
+    return undefined;
   }
+}
+
+function refusesEsmSyntaxInCommonJs(config: Tsconfig | undefined): boolean {
+  const options = config?.compilerOptions ?? {};
+  return (
+    options.verbatimModuleSyntax === true && /^(commonjs|node(16|18|20|next))$/i.test(String(options.module ?? ''))
+  );
+}
+
+function allowsDefaultImports(config: Tsconfig | undefined): boolean {
+  if (config === undefined) return true;
   const options = config.compilerOptions ?? {};
   if (/^(node(16|18|20|next)|preserve)$/i.test(String(options.module ?? ''))) return true;
   if (options.esModuleInterop === true || options.allowSyntheticDefaultImports === true) return true;

@@ -1,6 +1,7 @@
 import { dirname, relative } from 'node:path';
 import type { Framework } from './catalogue.js';
 import type { Layout } from './layout.js';
+import { requireAlias } from './variants.js';
 
 /** The lines that wire the session middleware and the counter into the user's app, in its own syntax. */
 export interface Wiring {
@@ -55,8 +56,13 @@ export function wiringFor(framework: Framework, layout: Layout): Wiring {
     ['sessionManager', `${folder}/session${extension}`],
   ];
   const useImport = layout.esm || layout.language === 'ts';
-  const imports = modules.map(([names, from]) =>
-    useImport ? `import { ${names} } from "${from}";` : `const { ${names} } = require("${from}");`,
-  );
+  const imports = modules.flatMap(([names, from]) => {
+    // Under verbatimModuleSyntax a CommonJS file imports a module whole, typed, and takes names from it.
+    if (layout.variant === 'ts-cjs-require') {
+      const alias = requireAlias(from);
+      return [`import ${alias} = require("${from}");`, `const { ${names} } = ${alias};`];
+    }
+    return useImport ? [`import { ${names} } from "${from}";`] : [`const { ${names} } = require("${from}");`];
+  });
   return { entry: layout.entry, imports, setup, where };
 }

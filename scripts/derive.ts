@@ -1,7 +1,8 @@
 /**
  * Every code template is written once, in TypeScript with ES modules. The build derives the other
- * three variants from it: TypeScript for a CommonJS project (relative imports without `.js`, which
- * CommonJS resolution and ts-node/ts-jest need), and JavaScript as ES modules or CommonJS (the types
+ * variants from it: TypeScript for a CommonJS project (relative imports without `.js`, which
+ * CommonJS resolution and ts-node/ts-jest need), the same under `verbatimModuleSyntax` (with
+ * `import x = require()` and `export =`), and JavaScript as ES modules or CommonJS (the types
  * blanked out by ts-blank-space, which uses TypeScript's own parser and, unlike transpileModule or
  * esbuild, keeps every comment and blank line; the ES module syntax then rewritten to `require` and
  * `module.exports` from es-module-lexer's positions). prettier formats each result.
@@ -14,7 +15,7 @@
 import { init, parse } from 'es-module-lexer';
 import { format } from 'prettier';
 import tsBlankSpace from 'ts-blank-space';
-import type { Variant } from '../generators/variants.js';
+import { requireAlias, type Variant } from '../generators/variants.js';
 
 const BLOCK_LINE = /^[ \t]*\{\{[#/^>]|^[ \t]*\{\{else[ }]/;
 const MARKER = /^([ \t]*)\/\/ @hbs (\d+)$/gm;
@@ -38,9 +39,11 @@ export async function deriveTemplate(source: string, variant: Variant, name: str
     return `__hbs${values.length - 1}__`;
   });
 
-  let code = variant === 'ts-cjs' ? withoutJsExtensions(protectedSource, name) : stripTypes(protectedSource, name);
+  const typescript = variant.startsWith('ts');
+  let code = typescript ? withoutJsExtensions(protectedSource, name) : stripTypes(protectedSource, name);
   if (variant === 'js-cjs') code = await toCommonJs(code, name);
-  code = await format(code, { parser: variant === 'ts-cjs' ? 'typescript' : 'babel' });
+  if (variant === 'ts-cjs-require') code = toRequireSyntax(code, name);
+  code = await format(code, { parser: typescript ? 'typescript' : 'babel' });
 
   const seen: number[] = [];
   const restored = code.replace(MARKER, (_line, indent: string, index: string) => {
@@ -141,4 +144,50 @@ function requireFor(statement: string, specifier: string, name: string): string 
   }
   if (/^[\w$]+$/.test(clause)) return `const ${clause} = ${call};`;
   throw new Error(`${name}: cannot rewrite ${statement} to CommonJS`);
+}
+
+const IMPORT_STATEMENT = /^import\s+(?!type\s)([\s\S]*?)\s+from\s+"([^"]+)";$/gm;
+const EXPORTED_DECLARATION = /^export\s+((?:const|let|function|async\s+function|class)\s+([\w$]+))/gm;
+
+/**
+ * ES module syntax to what TypeScript accepts in a CommonJS file under `verbatimModuleSyntax`: a
+ * default or namespace import becomes `import x = require()`; named imports import the module whole
+ * (`requireAlias`) and take their names from it, their `type` names staying an `import type`; the
+ * exported declarations lose `export` and are exported by one `export = { ... }` at the end. Type-only
+ * imports stay. Anything else is an error, not a silent guess.
+ */
+function toRequireSyntax(code: string, name: string): string {
+  if (/^export\s+(?!const|let|function|async\s+function|class)/m.test(code)) {
+    throw new Error(`${name}: exports other than "export const/function/class" have no "export =" form`);
+  }
+  // A name is taken when the code uses it: strings and comments do not count.
+  const identifiers = code.replace(/"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+  const taken = (alias: string) => new RegExp(`\\b${alias}\\b`).test(identifiers);
+  const imported = code.replace(IMPORT_STATEMENT, (statement, clause: string, specifier: string) => {
+    const whole = /^(?:\*\s+as\s+)?([\w$]+)$/.exec(clause);
+    if (whole) return `import ${whole[1]} = require("${specifier}");`;
+    const named = /^\{([\s\S]*)\}$/.exec(clause);
+    if (!named) throw new Error(`${name}: cannot rewrite ${statement} for verbatimModuleSyntax`);
+    const parts = named[1]!
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
+    const types = parts.filter((part) => part.startsWith('type ')).map((part) => part.slice(5));
+    const values = parts
+      .filter((part) => !part.startsWith('type '))
+      .map((part) => part.replace(/^([\w$]+)\s+as\s+([\w$]+)$/, '$1: $2'));
+    const alias = requireAlias(specifier, taken);
+    return [
+      ...(types.length > 0 ? [`import type { ${types.join(', ')} } from "${specifier}";`] : []),
+      ...(values.length > 0
+        ? [`import ${alias} = require("${specifier}");`, `const { ${values.join(', ')} } = ${alias};`]
+        : []),
+    ].join('\n');
+  });
+  const names: string[] = [];
+  const declared = imported.replace(EXPORTED_DECLARATION, (_whole, declaration: string, exported: string) => {
+    names.push(exported);
+    return declaration;
+  });
+  return names.length === 0 ? declared : `${declared.trimEnd()}\n\nexport = { ${names.join(', ')} };\n`;
 }
