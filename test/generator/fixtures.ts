@@ -65,6 +65,19 @@ export const FIXTURES: Fixture[] = [
     wire: { file: 'src/index.ts', after: 'export const app = express();' },
   },
   {
+    // `npm init -y` and TypeScript 5.9's `tsc --init`: CommonJS under verbatimModuleSyntax.
+    name: 'express5-node-test-cjs-ts-verbatim',
+    framework: 'express',
+    expected: {
+      code: 'TypeScript, CommonJS, verbatimModuleSyntax: import = require',
+      runner: 'node',
+      files: ['src/session.ts', 'src/counter.ts', 'test/counter.test.ts'],
+    },
+    flags: [],
+    ownTests: 1,
+    wire: { file: 'src/index.ts', after: 'const app = express();' },
+  },
+  {
     name: 'hono4-node-test-esm-ts',
     framework: 'hono',
     expected: {
