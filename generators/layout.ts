@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { FRAMEWORKS, type Framework, SUPPORTED, TOOLING } from './catalogue.js';
 import { variantOf, type Variant } from './variants.js';
@@ -177,6 +177,11 @@ function findTests(
 }
 
 /** The app's entry file: the file the start script runs, else package.json's `main`. */
+/**
+ * The file the app starts from, which the wiring goes into: the one the start script runs, else
+ * package.json's `main`, else an index/app/server/main file in the source folder or the root; only a
+ * file that exists (npm init writes `"main": "index.js"` whether or not there is one).
+ */
 function findEntry(project: ExistingProject, srcDir: string, language: Language): string | undefined {
   const start = project.packageJson?.scripts?.start ?? '';
   const fromStart = start
@@ -185,14 +190,28 @@ function findEntry(project: ExistingProject, srcDir: string, language: Language)
     ?.replace(/^\.\//, '');
   const main =
     typeof project.packageJson?.main === 'string' ? project.packageJson.main.replace(/^\.\//, '') : undefined;
-  const entry = fromStart ?? main;
-  if (entry === undefined) return undefined;
-  // A start script that runs the build output (dist/index.js) names the source by the same name in src/.
-  if (language === 'ts' && entry.endsWith('.js')) {
-    const source = entry
-      .replace(/^(dist|build|lib|out)\//, `${srcDir === '' ? '' : `${srcDir}/`}`)
-      .replace(/\.js$/, '.ts');
-    return relative('.', source);
-  }
-  return entry;
+  const extension = language === 'ts' ? 'ts' : 'js';
+  const folders = srcDir === '' ? [''] : [`${srcDir}/`, ''];
+  const candidates = [
+    ...[fromStart, main].flatMap((entry) => (entry === undefined ? [] : sourcesOf(entry, srcDir, language))),
+    ...folders.flatMap((folder) => ['index', 'app', 'server', 'main'].map((name) => `${folder}${name}.${extension}`)),
+  ];
+  return candidates.find((path) => statSync(join(project.dir, path), { throwIfNoEntry: false })?.isFile());
+}
+
+/**
+ * The source files an entry may name: itself, and in TypeScript the .ts of a .js (a start script
+ * that runs the build output, dist/index.js, names src/index.ts), also in the source folder.
+ */
+function sourcesOf(entry: string, srcDir: string, language: Language): string[] {
+  if (language !== 'ts' || !entry.endsWith('.js')) return [entry];
+  const source = entry.replace(/\.js$/, '.ts');
+  const inSrc = srcDir === '' ? source : `${srcDir}/${source.replace(/^(dist|build|lib|out)\//, '')}`;
+  return [
+    ...new Set([
+      relative('.', source.replace(/^(dist|build|lib|out)\//, srcDir === '' ? '' : `${srcDir}/`)),
+      source,
+      inSrc,
+    ]),
+  ];
 }

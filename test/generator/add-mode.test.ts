@@ -151,6 +151,17 @@ describe('add mode', () => {
     expect(test).not.toMatch(/^import \w+ from /m);
   });
 
+  it('names an entry file that exists: npm init\'s "main": "index.js" without a start script, the app in src/index.ts', async () => {
+    const cwd = copyOf('express5-node-test-cjs-ts-verbatim');
+    const packageJson = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'));
+    delete packageJson.scripts.start;
+    writeFileSync(join(cwd, 'package.json'), JSON.stringify(packageJson, null, 2));
+    const result = await runCli(['--backend', 'cookies', '--yes', ...QUIET], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Wire it into src/index.ts:');
+    expect(result.stdout).toContain('import counterModule = require("./counter");');
+  });
+
   it('a dry run writes nothing and prints the wiring', async () => {
     const cwd = copyOf('express5-mocha-cjs-ts');
     const before = readTree(cwd);
