@@ -110,6 +110,21 @@ describe('RedisClock', () => {
     expect(clock.deadlineIn(100)).toBe(1_500 + 100 + 4_999_000);
   });
 
+  it('asks for a sample when the current window has none, while the previous one still places deadlines', () => {
+    let local = 0;
+    const clock = new RedisClock(() => local);
+    expect(clock.needsSample()).toBe(true);
+    clock.observe(10, 0);
+    expect(clock.needsSample()).toBe(false);
+    local = 9_999;
+    expect(clock.needsSample()).toBe(false);
+    local = 10_000;
+    expect(clock.needsSample()).toBe(true);
+    expect(clock.deadlineIn(0)).toBe(10_000 + 10_000);
+    clock.observe(20, 0);
+    expect(clock.needsSample()).toBe(false);
+  });
+
   it('forgets samples older than two windows, so a step of either clock is followed', () => {
     let local = 0;
     const clock = new RedisClock(() => local);

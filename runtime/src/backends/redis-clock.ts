@@ -3,7 +3,7 @@ const WINDOW_MS = 10_000;
 
 /**
  * Redis' clock, as seen from this process, for deadlines the store's scripts check on the server.
- * Every script reply carries redis' TIME; the moment the reply arrives here (a monotonic clock) is
+ * Every write script's reply carries redis' TIME (a read's only when `needsSample()`); the moment the reply arrives here (a monotonic clock) is
  * later than the moment redis read its clock, so `redis time - arrival` never overstates how far
  * redis' clock is ahead of ours. The largest such sample of the last window or two is the estimate:
  * a deadline converted with it falls at or before the local moment it stands for, so the server
@@ -23,6 +23,15 @@ export class RedisClock {
     const now = this.localNow();
     this.roll(now);
     this.current = Math.max(this.current, redisMs - now);
+  }
+
+  /**
+   * Whether the current window has no sample yet: a read then asks redis for its TIME, so that a
+   * write always finds a recent one, and a busy store asks at most once a window (writes bring theirs).
+   */
+  needsSample(): boolean {
+    this.roll(this.localNow());
+    return this.current === Number.NEGATIVE_INFINITY;
   }
 
   /**

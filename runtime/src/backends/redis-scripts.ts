@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
  * script's hash) and as EVAL only when the server does not know the script yet (NOSCRIPT: a new or
  * restarted server, or a SCRIPT FLUSH). Each touches one key, so they run on a Cluster too.
  *
- * Every reply ends with redis' TIME (seconds, microseconds), from which the store learns redis'
- * clock (see RedisClock): writes carry a deadline on that clock.
+ * Every write's reply ends with redis' TIME (seconds, microseconds), from which the store learns
+ * redis' clock (see RedisClock): writes carry a deadline on that clock. A read asks for it only when
+ * the store has no recent sample.
  */
 export interface RedisScript {
   readonly source: string;
@@ -18,11 +19,18 @@ function script(source: string): RedisScript {
 }
 
 /**
- * A session's value and its remaining time to live, in one round trip: `{value | nil, pttl, seconds,
- * microseconds}`. A value starting with `!` is a retired id's tombstone, which reads as missing.
+ * A session's value and its remaining time to live, in one round trip: `{value | nil, pttl}`, and
+ * redis' TIME after them (`seconds, microseconds`) when ARGV[1] is given. A value starting with `!`
+ * is a retired id's tombstone, which reads as missing: neither it nor a missing key needs its PTTL.
  */
-export const READ_SCRIPT = script(`local t = redis.call('TIME')
-return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]), t[1], t[2]}`);
+export const READ_SCRIPT = script(`local value = redis.call('GET', KEYS[1])
+local reply = {value, -2}
+if value and string.sub(value, 1, 1) ~= '!' then reply[2] = redis.call('PTTL', KEYS[1]) end
+if ARGV[1] then
+  local t = redis.call('TIME')
+  reply[3], reply[4] = t[1], t[2]
+end
+return reply`);
 
 /** What a retired id's key holds until its tombstone expires. Session values are JSON objects: `{...`. */
 export const TOMBSTONE = '!retired';
@@ -114,7 +122,7 @@ end
  * Replies `{outcome, seconds, microseconds}`, outcome 'stored', 'refused', 'changed' or 'late'. New
  * checks belong before the final write, inside this one script.
  */
-export const WRITE_SCRIPT = script(`${MEMBERS_LUA}local t = redis.call('TIME')
+export const WRITE_SCRIPT = script(`local t = redis.call('TIME')
 local reply = {'late', t[1], t[2]}
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[2]) then return reply end
 local mode = ARGV[1]
@@ -130,7 +138,8 @@ if (mode == 'update' and ARGV[5]) or mode == 'merge' then
     return reply
   end
   if mode == 'merge' then
-    local list = members(current)
+    -- Defined here, not at the top: the other modes, every request's, need not build these functions.
+${MEMBERS_LUA}    local list = members(current)
     local text = ARGV[4]
     if list then
       local changes, applied, parts = {}, {}, {}

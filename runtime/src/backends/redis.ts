@@ -112,9 +112,12 @@ export class RedisStore implements SessionStore {
 
   async read(id: string, now: number): Promise<StoredSession | undefined> {
     const key = this.prefix + id;
-    const reply = await this.run('read', () => runScript(this.client, READ_SCRIPT, key));
-    const [text, ttl, seconds, microseconds] = reply as [string | null, number, string, string];
-    this.clock.observe(seconds, microseconds);
+    // Redis' TIME only when no recent reply told it: writes bring it back every time.
+    const reply = this.clock.needsSample()
+      ? await this.run('read', () => runScript(this.client, READ_SCRIPT, key, 1))
+      : await this.run('read', () => runScript(this.client, READ_SCRIPT, key));
+    const [text, ttl, seconds, microseconds] = reply as [string | null, number, string?, string?];
+    if (seconds !== undefined) this.clock.observe(seconds, microseconds);
     if (typeof text !== 'string' || ttl === -2 || text.startsWith(TOMBSTONE[0] as string)) return undefined;
     const data = parseStored(text);
     if (data === undefined) return undefined;

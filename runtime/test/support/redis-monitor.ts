@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
  * client's INFO, say) meets an empty command queue and fails the connection ("Command queue state
  * error"). Here every line after the OK is a command. Arguments are read as ioredis reads them.
  */
-async function openMonitor(url: string, onCommand: (args: string[]) => void): Promise<Socket> {
+async function openMonitor(url: string, onCommand: (args: string[], fromScript: boolean) => void): Promise<Socket> {
   const socket = url.startsWith('redis://') ? connect(Number(new URL(url).port), new URL(url).hostname) : connect(url);
   socket.setEncoding('utf8');
   let buffer = '';
@@ -25,7 +25,12 @@ async function openMonitor(url: string, onCommand: (args: string[]) => void): Pr
       if (line === '+OK') started();
       else if (line.startsWith('+')) {
         const quoted = line.slice(line.indexOf('"') + 1, -1);
-        onCommand(quoted.split('" "').map((arg) => arg.replace(/\\"/g, '"')));
+        // `+<time> [<db> lua] "GET" ...` for a command a script ran, `[<db> <client address>]` otherwise.
+        const fromScript = line.slice(0, line.indexOf('"')).includes(' lua]');
+        onCommand(
+          quoted.split('" "').map((arg) => arg.replace(/\\"/g, '"')),
+          fromScript,
+        );
       }
     }
   });
@@ -37,16 +42,19 @@ async function openMonitor(url: string, onCommand: (args: string[]) => void): Pr
 /**
  * The commands redis receives for keys under a prefix, seen through a MONITOR connection. MONITOR
  * delivers asynchronously; `settle` sends a marker and waits until MONITOR has seen it, so every
- * command sent before has been seen too (a barrier, never a sleep).
+ * command sent before has been seen too (a barrier, never a sleep). With `everyCommand`, the
+ * commands that name no key (TIME) are kept too: for a redis of the test file's own. A command a
+ * script ran has its name prefixed `lua ` there, so that what a client sent stands apart.
  */
-export async function watchRedis(url: string, prefix: string) {
+export async function watchRedis(url: string, prefix: string, { everyCommand = false } = {}) {
   const markerClient = new Redis(url);
   /** Every command that names a key under the prefix, in order, markers left out. */
   const seen: string[][] = [];
   const waiting = new Map<string, () => void>();
-  const monitor = await openMonitor(url, (args) => {
+  const monitor = await openMonitor(url, (args, fromScript) => {
     const release = waiting.get(args[1] ?? '');
     if (release) release();
+    else if (everyCommand) seen.push(fromScript ? [`lua ${args[0] ?? ''}`, ...args.slice(1)] : args);
     else if (args.some((arg) => arg.startsWith(prefix))) seen.push(args);
   });
   const settle = async (): Promise<void> => {
