@@ -18,6 +18,8 @@ const RUNTIME_VERSION = (JSON.parse(readFileSync(join(RUNTIME_DIR, 'package.json
 const workspace = tempDir('csm-registry-');
 let registry: { url: string; process: ChildProcess; stop(): Promise<void> } | undefined;
 let unavailable: string | undefined;
+/** `create-session-manager@<this version>`: what `npx create-session-manager` resolves to once published. */
+const GENERATOR_SPEC = `create-session-manager@${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
 let packed: { runtime: { tarball: string; files: string[] }; generator: { tarball: string; files: string[] } };
 
 beforeAll(async () => {
@@ -79,7 +81,7 @@ describe.concurrent('published to a local npm registry', () => {
     npmrc = join(workspace.path, 'npmrc');
     const host = registry.url.replace(/^http:/, '');
     writeFileSync(npmrc, `registry=${registry.url}\n${host}:_authToken=a-local-token\n`);
-    forgetCachedNpx('create-session-manager');
+    forgetOwnNpxInstalls();
     for (const { tarball } of [packed.runtime, packed.generator]) {
       expectSuccess(await npm(['publish', tarball, '--access', 'public'], workspace.path), `publish ${tarball}`);
     }
@@ -89,10 +91,7 @@ describe.concurrent('published to a local npm registry', () => {
     if (!registry) return context.skip(unavailable);
     const app = join(workspace.path, 'my-app');
     mkdirSync(app);
-    const generated = await npx(
-      ['--yes', 'create-session-manager', '--framework', 'express', '--backend', 'cookies'],
-      app,
-    );
+    const generated = await npx(['--yes', GENERATOR_SPEC, '--framework', 'express', '--backend', 'cookies'], app);
     expectSuccess(generated, 'npx create-session-manager');
 
     expectInstalledFromRegistry(app, registry.url);
@@ -108,10 +107,7 @@ describe.concurrent('published to a local npm registry', () => {
     if (!registry) return context.skip(unavailable);
     const app = join(workspace.path, 'existing-app');
     cpSync(join(ROOT, 'test/fixtures/existing-apps/node-http-cjs'), app, { recursive: true });
-    const generated = await npx(
-      ['--yes', 'create-session-manager', '--framework', 'node', '--backend', 'cookies', '--yes'],
-      app,
-    );
+    const generated = await npx(['--yes', GENERATOR_SPEC, '--framework', 'node', '--backend', 'cookies', '--yes'], app);
     expectSuccess(generated, 'npx create-session-manager');
     expect(generated.stdout).toContain('JavaScript, CommonJS');
     expectInstalledFromRegistry(app, registry.url);
@@ -188,14 +184,20 @@ function npx(args: string[], cwd: string): Promise<CliResult> {
 }
 
 /**
- * npx keeps what it installed under <cache>/_npx and runs that again while its version matches;
- * every run publishes this version anew, so an earlier run's copy is dropped first.
+ * npx keeps what it installed under <cache>/_npx, one folder per spec, and runs that again while its
+ * version matches. The tests ask for this exact version (a spec a user's own `npx
+ * create-session-manager` does not share), and only folders installed from a registry on this
+ * machine's loopback, as these tests' registries are, are dropped: an earlier run's, never the user's.
  */
-function forgetCachedNpx(name: string): void {
+function forgetOwnNpxInstalls(): void {
   const npxCache = join(process.env.npm_config_cache ?? join(homedir(), '.npm'), '_npx');
   if (!existsSync(npxCache)) return;
   for (const entry of readdirSync(npxCache)) {
-    if (existsSync(join(npxCache, entry, 'node_modules', name)))
+    const lock = join(npxCache, entry, 'package-lock.json');
+    if (
+      existsSync(lock) &&
+      /"resolved": "http:\/\/127\.0\.0\.1:\d+\/create-session-manager\//.test(readFileSync(lock, 'utf8'))
+    )
       rmSync(join(npxCache, entry), { recursive: true, force: true });
   }
 }
