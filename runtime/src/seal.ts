@@ -93,6 +93,7 @@ export const REMEMBERED_LIMIT = 2 * REMEMBERED_PER_GENERATION;
  * two seals, and that is hashed for each request at a fifth of the cost of a whole cookie.
  */
 const KEY_LENGTH = 22;
+const keyOf = (sealed: string): string => sealed.slice(-KEY_LENGTH);
 
 /**
  * Cookies this sealer recently opened or sealed, matched by their exact text. A browser sends the
@@ -106,13 +107,13 @@ class RememberedCookies<Decoded> {
   private current = new Map<string, Remembered<Decoded>>();
   private previous = new Map<string, Remembered<Decoded>>();
 
-  get(sealed: string): Opened<Decoded> | undefined {
-    const key = sealed.slice(-KEY_LENGTH);
+  /** `key`: keyOf(sealed), computed once by the caller for the lookup and the add that may follow. */
+  get(sealed: string, key: string): Opened<Decoded> | undefined {
     const found = this.current.get(key);
     if (found !== undefined) return found.sealed === sealed ? found.opened : undefined;
     const older = this.previous.get(key);
     if (older === undefined || older.sealed !== sealed) return undefined;
-    this.add(sealed, older.opened);
+    this.add(sealed, key, older.opened);
     return older.opened;
   }
 
@@ -120,13 +121,13 @@ class RememberedCookies<Decoded> {
     return this.current.size + this.previous.size;
   }
 
-  add(sealed: string, opened: Opened<Decoded>): void {
+  add(sealed: string, key: string, opened: Opened<Decoded>): void {
     if (sealed.length > MAX_REMEMBERED_LENGTH) return;
     if (this.current.size >= REMEMBERED_PER_GENERATION) {
       this.previous = this.current;
       this.current = new Map();
     }
-    this.current.set(sealed.slice(-KEY_LENGTH), { sealed, opened });
+    this.current.set(key, { sealed, opened });
   }
 }
 
@@ -146,6 +147,27 @@ function nextIv(): Buffer {
   const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
   ivOffset += IV_BYTES;
   return iv;
+}
+
+/** Where a seal's iv, ciphertext and tag are put together before they are encoded. */
+let sealScratch = Buffer.allocUnsafe(1024);
+
+const BASE64URL_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Whether `text` is exactly what Buffer's base64url encoder writes for some bytes: only its 64
+ * digits, no padding, no length that leaves a lone digit, and zero bits where the last digit has
+ * more bits than the bytes need. The same answer as encoding the decoded bytes again and comparing,
+ * without making that second string.
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  const rest = text.length % 4;
+  if (rest === 1 || !BASE64URL_TEXT.test(text)) return false;
+  if (rest === 0) return true;
+  const last = BASE64URL_DIGITS.indexOf(text.charAt(text.length - 1));
+  // Two digits left over carry one byte (4 spare bits); three carry two bytes (2 spare bits).
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
 }
 
 const HOW_TO_MAKE_ONE =
@@ -270,9 +292,17 @@ export class Sealer<Decoded = unknown> {
       compressed === undefined
         ? cipher.update(plaintext, 'utf8')
         : Buffer.concat([cipher.update(Buffer.of(COMPRESSED)), cipher.update(compressed)]);
-    const body = Buffer.concat([iv, encrypted, cipher.final(), cipher.getAuthTag()]);
-    const sealed = header + body.toString('base64url');
-    this.remembered.add(sealed, { plaintext, stale: false, decoded: undefined });
+    const last = cipher.final();
+    const tag = cipher.getAuthTag();
+    // iv | ciphertext | tag, put together in a reused buffer rather than a new one for each seal.
+    const length = IV_BYTES + encrypted.length + last.length + TAG_BYTES;
+    if (sealScratch.length < length) sealScratch = Buffer.allocUnsafe(length);
+    iv.copy(sealScratch, 0);
+    encrypted.copy(sealScratch, IV_BYTES);
+    last.copy(sealScratch, IV_BYTES + encrypted.length);
+    tag.copy(sealScratch, length - TAG_BYTES);
+    const sealed = header + sealScratch.toString('base64url', 0, length);
+    this.remembered.add(sealed, keyOf(sealed), { plaintext, stale: false, decoded: undefined });
     return sealed;
   }
 
@@ -286,10 +316,11 @@ export class Sealer<Decoded = unknown> {
 
   /** Undefined for anything that is not a cookie this sealer made: tampered, truncated, foreign, old. */
   open(sealed: string): Opened<Decoded> | undefined {
-    const remembered = this.remembered.get(sealed);
+    const key = keyOf(sealed);
+    const remembered = this.remembered.get(sealed, key);
     if (remembered !== undefined) return remembered;
     const opened = this.decrypt(sealed);
-    if (opened !== undefined) this.remembered.add(sealed, opened);
+    if (opened !== undefined) this.remembered.add(sealed, key, opened);
     return opened;
   }
 
@@ -300,10 +331,11 @@ export class Sealer<Decoded = unknown> {
     const key = this.byId.get(sealed.slice(first + 1, second));
     if (!key) return undefined;
     const encoded = sealed.slice(second + 1);
-    const body = Buffer.from(encoded, 'base64url');
     // Node's decoder skips invalid characters and ignores trailing bits: accept only the one canonical
     // spelling, so that no altered cookie opens.
-    if (body.length < IV_BYTES + TAG_BYTES + 1 || body.toString('base64url') !== encoded) return undefined;
+    if (!isCanonicalBase64url(encoded)) return undefined;
+    const body = Buffer.from(encoded, 'base64url');
+    if (body.length < IV_BYTES + TAG_BYTES + 1) return undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.key, body.subarray(0, IV_BYTES), {
         authTagLength: TAG_BYTES,

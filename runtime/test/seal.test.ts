@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readSessionCookies } from '../src/cookie-header.js';
 import { SessionManager } from '../src/manager.js';
-import { Sealer } from '../src/seal.js';
+import { isCanonicalBase64url, Sealer } from '../src/seal.js';
+import fixtures from './support/sealed-v1-cookies.json' with { type: 'json' };
 import { CookieJar, type Data, exchange, OTHER_SECRET, SECRET } from './support/harness.js';
 
 const manager = SessionManager.cookies<Data>(SECRET);
@@ -221,5 +222,57 @@ describe('keys, rotation and binding', () => {
     const { value, id } = await sealedValue(other);
     expect((await other.load(`other_session=${value}`)).record).toEqual(DATA);
     await expectFreshSession(`emt_session=${value}`, id, manager);
+  });
+});
+
+describe('cookies sealed by earlier builds', () => {
+  // Sealed by this package before the seal and the canonical-encoding check were rewritten for speed:
+  // a change of how a cookie is put together must keep every cookie already in a browser opening.
+  it.each(Object.entries(fixtures.cookies))('still open: %s', async (_, fixture) => {
+    const now = fixtures.sealedAt + 1000;
+    const using = SessionManager.cookies<Data>(SECRET, { expire: fixtures.expire, ...fixture.options });
+    const state = await using.load(fixture.cookieHeader, now);
+    expect(state.isNew).toBe(false);
+    expect(state.id).toBe(fixture.id);
+    expect(state.record).toEqual(fixture.data);
+    // And still expire when they did.
+    expect((await using.load(fixture.cookieHeader, fixtures.sealedAt + fixtures.expire * 1000)).isNew).toBe(true);
+  });
+});
+
+describe('isCanonicalBase64url', () => {
+  const oracle = (text: string) => Buffer.from(text, 'base64url').toString('base64url') === text;
+  const digits = fc.string({ unit: fc.constantFrom(...BASE64URL), maxLength: 40 });
+
+  it('answers as encoding the decoded bytes again would, for texts of base64url digits', () => {
+    fc.assert(
+      fc.property(digits, (text) => {
+        expect(isCanonicalBase64url(text)).toBe(oracle(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('answers as encoding the decoded bytes again would, for any text', () => {
+    const near = fc.tuple(digits, fc.constantFrom('=', '==', '+', '/', ' ', '\n', '.', 'é', '\0'), fc.nat(40));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 40 }),
+          near.map(([text, odd, at]) => text.slice(0, at) + odd + text.slice(at)),
+        ),
+        (text) => {
+          expect(isCanonicalBase64url(text)).toBe(oracle(text));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('accepts what the encoder writes, for every length of bytes', () => {
+    for (let length = 0; length < 64; length++) {
+      const bytes = Buffer.alloc(length, 0xff - length);
+      expect(isCanonicalBase64url(bytes.toString('base64url'))).toBe(true);
+    }
   });
 });

@@ -203,9 +203,11 @@ export class CookiesBackend implements Backend {
       );
     }
     // Chunks left over from a larger session: cleared, so the browser does not keep sending them.
-    const declared = declaredChunks(cookies.main);
-    for (const index of cookies.chunks.keys()) {
-      if (index >= parts.length && index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+    if (cookies.chunks.size > 0) {
+      const declared = declaredChunks(cookies.main);
+      for (const index of cookies.chunks.keys()) {
+        if (index >= parts.length && index < declared) setCookies.push(this.writer.clear(`${this.name}.${index}`));
+      }
     }
     return { setCookies, persist: this.revoker(replacedId, extras?.revokeFor) };
   }
