@@ -31,6 +31,8 @@ const setState = (request: FastifyRequest, state: SessionState<object> | null) =
   (request as unknown as WithState)[STATE] = state;
 };
 
+type OnSendDone = (error: Error | null, payload?: unknown) => void;
+
 function answerFailure(reply: FastifyReply, error: unknown): string {
   const { status, body } = failureResponse(error);
   for (const name of BODY_HEADERS) reply.removeHeader(name);
@@ -48,21 +50,52 @@ function answerFailure(reply: FastifyReply, error: unknown): string {
  */
 const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, options, done) => {
   const { manager } = options;
-  const { onError, runInContext, load } = adapterKit(manager, options);
+  const { onError, runInContext } = adapterKit(manager, options);
   if (!app.hasRequestDecorator('session')) app.decorateRequest('session', null as unknown as Session<SessionData>);
   if (!app.hasRequestDecorator(STATE)) app.decorateRequest(STATE, null);
 
+  // Plain functions of the request rather than closures made for each one: with the cookies
+  // backend a request otherwise allocates several functions only to call each of them once.
+  const start = (request: FastifyRequest, state: SessionState<object>, next: () => void) => {
+    setState(request, state);
+    request.session = state.data as Session<SessionData>;
+    // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
+    runInContext(state, next);
+  };
+  const loadFailed = (reply: FastifyReply, error: unknown) => {
+    onError(error);
+    reply.send(answerFailure(reply, error));
+  };
+  const commitFailed = (reply: FastifyReply, payload: unknown, next: OnSendDone, error: unknown) => {
+    onError(error);
+    (payload as { destroy?: () => void } | null)?.destroy?.();
+    next(null, answerFailure(reply, error));
+  };
+  const send = (
+    state: SessionState<object>,
+    setCookies: readonly string[],
+    reply: FastifyReply,
+    payload: unknown,
+    next: OnSendDone,
+  ) => {
+    for (const cookie of setCookies) reply.header('set-cookie', cookie);
+    if (isStream(payload)) reply.raw.once('finish', lateChangeCheck(state, onError));
+    next(null, payload);
+  };
+
   app.addHook('onRequest', (request, reply, next) => {
-    const start = (state: SessionState<object>) => {
-      setState(request, state);
-      request.session = state.data as Session<SessionData>;
-      // The rest of the chain starts from next(); body parsing keeps the context (an AsyncResource).
-      runInContext(state, () => next());
-    };
-    load(request.headers.cookie, start, (error: unknown) => {
-      onError(error);
-      reply.send(answerFailure(reply, error));
-    });
+    let loading: SessionState<object> | Promise<SessionState<object>>;
+    try {
+      loading = manager.loadEager(request.headers.cookie);
+    } catch (error) {
+      return loadFailed(reply, error);
+    }
+    if (loading instanceof Promise) {
+      loading.then(
+        (state) => start(request, state, next),
+        (error: unknown) => loadFailed(reply, error),
+      );
+    } else start(request, loading, next);
   });
 
   app.addHook('onError', (request, _reply, error, next) => {
@@ -76,24 +109,17 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions<object>> = (app, opti
     const state = stateOf(request);
     if (!state) return next(null, payload);
     setState(request, null);
-    const fail = (error: unknown) => {
-      onError(error);
-      (payload as { destroy?: () => void } | null)?.destroy?.();
-      next(null, answerFailure(reply, error));
-    };
     let plan: CommitPlan;
     try {
       plan = manager.commitResponse(state, reply.statusCode);
     } catch (error) {
-      return fail(error);
+      return commitFailed(reply, payload, next, error);
     }
-    const send = () => {
-      for (const cookie of plan.setCookies) reply.header('set-cookie', cookie);
-      if (isStream(payload)) reply.raw.once('finish', lateChangeCheck(state, onError));
-      next(null, payload);
-    };
-    if (plan.persist === undefined) return send();
-    plan.persist().then(send, fail);
+    if (plan.persist === undefined) return send(state, plan.setCookies, reply, payload, next);
+    plan.persist().then(
+      () => send(state, plan.setCookies, reply, payload, next),
+      (error: unknown) => commitFailed(reply, payload, next, error),
+    );
   });
 
   done();
