@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionManager } from '../manager.js';
 import type { SessionState } from '../state.js';
 import type { Session, SessionData } from '../types.js';
@@ -26,13 +26,26 @@ export function sessions<T extends object = SessionData>(
   options: AdapterOptions = {},
 ): RequestHandler {
   const kit = adapterKit(manager, options);
+  const { onError, runInContext } = kit;
+  // A function made once rather than closures for every request (a cookies-backend load needs none).
+  const start = (req: Request, res: Response, next: NextFunction, state: SessionState<T>) => {
+    commitWithResponse(res, manager, state, onError);
+    req.session = state.data as Session<SessionData>;
+    // The rest of the chain runs synchronously from next(), so it inherits the session context.
+    runInContext(state as SessionState<object>, next as () => void);
+  };
   return (req, res, next) => {
-    const start = (state: SessionState<T>) => {
-      commitWithResponse(res, manager, state, kit.onError);
-      req.session = state.data as Session<SessionData>;
-      // The rest of the chain runs synchronously from next(), so it inherits the session context.
-      kit.runInContext(state as SessionState<object>, () => next());
-    };
-    kit.load(req.headers.cookie, start, (error: unknown) => sendFailure(res, error, kit.onError));
+    let loading: SessionState<T> | Promise<SessionState<T>>;
+    try {
+      loading = manager.loadEager(req.headers.cookie);
+    } catch (error) {
+      return sendFailure(res, error, onError);
+    }
+    if (loading instanceof Promise) {
+      loading.then(
+        (state) => start(req, res, next, state),
+        (error: unknown) => sendFailure(res, error, onError),
+      );
+    } else start(req, res, next, loading);
   };
 }
