@@ -9,6 +9,9 @@
  *   into a Set-Cookie; decrypt a cookie it did not seal itself) and nothing else: how far a cookies
  *   target can be reached at all. Its `seal-floor-context` twin also runs each request inside an
  *   AsyncLocalStorage, as an importable `session` needs: the least a library that offers one can do.
+ *   `seal-floor-session` (express, fastify) is that twin carrying what a session cookie must: its
+ *   expiry, checked by the server, its id (for revocation) and its data as JSON, sealed with the
+ *   cookie name as associated data.
  *   `file-floor` is the same for files: one session file read, and on a change written to a temp
  *   file renamed over it, with nothing else.
  * - `needs`: a redis-server or a fresh temp folder the orchestrator provides.
@@ -110,6 +113,11 @@ export const CONTENDERS: readonly Contender[] = [
     kind: 'floor',
     storage: 'sealed cookie',
   }),
+  row('express', 'seal-floor-session', {
+    label: 'express + AES-GCM session cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
   row('express', 'file-floor', {
     label: 'express + bare atomic session file',
     kind: 'floor',
@@ -144,6 +152,11 @@ export const CONTENDERS: readonly Contender[] = [
     kind: 'floor',
     storage: 'sealed cookie',
   }),
+  row('fastify', 'seal-floor-session', {
+    label: 'fastify + AES-GCM session cookie + context',
+    kind: 'floor',
+    storage: 'sealed cookie',
+  }),
 
   row('koa', 'bare', { label: 'koa (no session)', kind: 'bare', storage: '-' }),
   row('koa', 'cookies', {
@@ -171,7 +184,12 @@ export function bareOf(contender: Contender): string {
  */
 export function floorsOf(contender: Contender): string[] {
   if (contender.variant === 'cookies') {
-    return [`${contender.framework}/seal-floor`, `${contender.framework}/seal-floor-context`];
+    const session = `${contender.framework}/seal-floor-session`;
+    return [
+      `${contender.framework}/seal-floor`,
+      `${contender.framework}/seal-floor-context`,
+      ...(CONTENDERS.some((row) => row.id === session) ? [session] : []),
+    ];
   }
   if (contender.variant === 'files')
     return CONTENDERS.some((row) => row.id === `${contender.framework}/file-floor`)

@@ -98,9 +98,12 @@ function floorNote(
   if (variant !== 'cookies') return '';
   const bare = against(`${framework}/seal-floor`);
   const withContext = against(`${framework}/seal-floor-context`);
+  const session = against(`${framework}/seal-floor-session`);
   if (bare === undefined) return '';
   const context = withContext === undefined ? '' : `, with a request context: ${fixed(withContext)}x`;
-  return `; the floor (bare AES-GCM cookie, no session logic)${how}: ${fixed(bare)}x${context}`;
+  const carried =
+    session === undefined ? '' : `, carrying a session's expiry, id and JSON (with a context): ${fixed(session)}x`;
+  return `; the floor (bare AES-GCM cookie, no session logic)${how}: ${fixed(bare)}x${context}${carried}`;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   requireEnv,
   SECRET,
   sealedCounter,
+  sealedSession,
   type Visits,
   variant,
 } from './serve.js';
@@ -36,6 +37,7 @@ const which = variant([
   'iron-session',
   'seal-floor',
   'seal-floor-context',
+  'seal-floor-session',
   'file-floor',
 ] as const);
 
@@ -51,6 +53,8 @@ interface Setup {
 const MAX_AGE_MS = EXPIRE_SECONDS * 1000;
 const floorSession = (req: Request, res: express.Response) =>
   sealedCounter(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
+const floorFullSession = (req: Request, res: express.Response) =>
+  sealedSession(req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
 const fileFloorSession = (folder: string) => (req: Request, res: express.Response) =>
   fileCounter(folder, req.headers.cookie, (cookie) => res.setHeader('set-cookie', cookie));
 const requestSession = (req: Request) => (req as unknown as { session: Visits }).session;
@@ -74,6 +78,8 @@ async function setup(): Promise<Setup> {
       return { session: floorSession };
     case 'seal-floor-context':
       return { middleware: (req, _res, next) => inRequestContext(req, next), session: floorSession };
+    case 'seal-floor-session':
+      return { middleware: (req, _res, next) => inRequestContext(req, next), session: floorFullSession };
     case 'file-floor':
       return { session: fileFloorSession(requireEnv('BENCH_FILES_DIR')) };
     case 'cookies':

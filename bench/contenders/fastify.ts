@@ -11,6 +11,7 @@ import {
   peekVisit,
   SECRET,
   sealedCounter,
+  sealedSession,
   type Visits,
   VisitsThrough,
   variant,
@@ -29,6 +30,7 @@ const which = variant([
   'fastify-session',
   'seal-floor',
   'seal-floor-context',
+  'seal-floor-session',
 ] as const);
 
 const app = Fastify({ logger: false });
@@ -38,6 +40,8 @@ let close: () => Promise<void> = async () => {};
 type Plugin = FastifyPluginCallback<Record<string, unknown>>;
 const floorSession = (request: FastifyRequest, reply: FastifyReply) =>
   sealedCounter(request.headers.cookie, (cookie) => reply.header('set-cookie', cookie));
+const floorFullSession = (request: FastifyRequest, reply: FastifyReply) =>
+  sealedSession(request.headers.cookie, (cookie) => reply.header('set-cookie', cookie));
 const decorated = (request: FastifyRequest) => (request as unknown as { session: Visits }).session;
 
 switch (which) {
@@ -49,6 +53,10 @@ switch (which) {
     break;
   case 'seal-floor':
     session = floorSession;
+    break;
+  case 'seal-floor-session':
+    app.addHook('onRequest', (request, _reply, next) => inRequestContext(request, next));
+    session = floorFullSession;
     break;
   case 'cookies':
   case 'files':

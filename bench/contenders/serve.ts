@@ -189,6 +189,66 @@ function sealCount(value: number): string {
   return sealed;
 }
 
+const SESSION_FLOOR_AAD = Buffer.from('floor');
+const SESSION_FLOOR_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The floor of a sealed-cookie session that carries what this project's cookie must carry, for the
+ * `seal-floor-session` rows: the session's expiry (checked by the server on every request), its
+ * id (what a revocation list needs) and its data as JSON, sealed with the cookie's name as associated
+ * data, in a Set-Cookie with Max-Age. Nothing else: no remembered cookies, no session object, no
+ * change tracking, no canonical-encoding check, no chunking or rotation. What a library costs beyond
+ * this row is its own logic; the cost of the plaintext itself is this row's.
+ */
+export function sealedSession(cookieHeader: string | undefined, setCookie: (value: string) => void): Visits {
+  const sealed = /(?:^|; )floor=([\w-]+)/.exec(cookieHeader ?? '')?.[1];
+  let id: string | undefined;
+  let data: Visits | undefined;
+  if (sealed !== undefined) {
+    const body = Buffer.from(sealed, 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', FLOOR_KEY, body.subarray(0, 12));
+      decipher.setAAD(SESSION_FLOOR_AAD);
+      decipher.setAuthTag(body.subarray(body.length - 16));
+      const plaintext = Buffer.concat([
+        decipher.update(body.subarray(12, body.length - 16)),
+        decipher.final(),
+      ]).toString('utf8');
+      const idStart = plaintext.indexOf('.') + 1;
+      const dataStart = plaintext.indexOf('.', idStart) + 1;
+      const candidate = plaintext.slice(idStart, dataStart - 1);
+      if (Number(plaintext.slice(0, idStart - 1)) > Date.now() && SESSION_FLOOR_ID.test(candidate)) {
+        id = candidate;
+        data = JSON.parse(plaintext.slice(dataStart)) as Visits;
+      }
+    } catch {
+      data = undefined;
+    }
+  }
+  const session = data ?? {};
+  return new VisitsThrough(session.counter, (value) => {
+    session.counter = value;
+    id ??= randomBytes(32).toString('base64url');
+    const expires = Date.now() + EXPIRE_SECONDS * 1000;
+    const value64 = sealText(`${expires}.${id}.${JSON.stringify(session)}`);
+    setCookie(`floor=${value64}; Max-Age=${EXPIRE_SECONDS}; Path=/; HttpOnly; SameSite=Lax`);
+  });
+}
+
+function sealText(plaintext: string): string {
+  if (floorIvAt === FLOOR_IVS.length) {
+    randomFillSync(FLOOR_IVS);
+    floorIvAt = 0;
+  }
+  const iv = FLOOR_IVS.subarray(floorIvAt, floorIvAt + 12);
+  floorIvAt += 12;
+  const cipher = createCipheriv('aes-256-gcm', FLOOR_KEY, iv);
+  cipher.setAAD(SESSION_FLOOR_AAD);
+  return Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString(
+    'base64url',
+  );
+}
+
 const FILE_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const FLOOR_ID = /(?:^|; )floorfile=([A-Za-z0-9_-]{43})(?:;|$)/;
 const floorTempPrefix = randomBytes(4).toString('hex');
