@@ -5,7 +5,9 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   truncateSync,
+  unlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -13,6 +15,7 @@ import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FilesStore, REMEMBERED_HASHES_PER_GENERATION } from '../src/backends/files.js';
+import { REMEMBERED_TEXT_PER_GENERATION } from '../src/backends/files-remembered.js';
 import { newSessionId } from '../src/ids.js';
 import { SessionManager } from '../src/manager.js';
 import type { FilesOptions } from '../src/backends/files-options.js';
@@ -190,7 +193,7 @@ describe('loading without a promise', () => {
 });
 
 describe('the remembered hashed names', () => {
-  it('finds the names of the last 8,192 ids or more, and never holds more than two generations', () => {
+  it('finds the names of the last 16,384 ids or more, and never holds more than two generations', () => {
     const store = new FilesStore({ directory, sweepInterval: 0 }, resolveCommonOptions({}));
     const limit = 2 * REMEMBERED_HASHES_PER_GENERATION;
     const ids = Array.from({ length: limit + 5000 }, () => newSessionId());
@@ -203,6 +206,111 @@ describe('the remembered hashed names', () => {
     // A forgotten name is worked out again, the same.
     expect(ids.slice(0, 10_000).map((id) => store.pathOf(id))).toEqual(first);
     expect(store.rememberedHashes).toBeLessThanOrEqual(limit);
+  });
+});
+
+describe('the remembered text of settled files', () => {
+  function store(): FilesStore {
+    const all: FilesOptions = { directory, sweepInterval: 0 };
+    const made = new FilesStore(all, resolveCommonOptions(all));
+    stores.push(made);
+    return made;
+  }
+  const stores: FilesStore[] = [];
+  afterEach(async () => {
+    for (const made of stores.splice(0)) await made.close();
+  });
+  const inAnHour = () => Date.now() + 3600_000;
+  /** Gives a file the modification time `seconds` (since the epoch), without touching its inode. */
+  const setTime = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
+  /** Rewrites a file in place: the same inode, the same size, another text. */
+  function editInPlace(path: string, from: string, to: string) {
+    const text = readFileSync(path, 'utf8');
+    expect(to.length).toBe(from.length);
+    writeFileSync(path, text.replace(from, to));
+  }
+
+  it('a file changed in the clock tick it was read in (same inode, size and time) is read again, never taken from memory', async () => {
+    const files = store();
+    const id = newSessionId();
+    await files.write(id, '{"n":1}', inAnHour());
+    const path = files.pathOf(id);
+    // A time a file system with coarse times could give both writes: this second, not settled.
+    const tick = Math.floor(Date.now() / 1000);
+    setTime(path, tick);
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 1 });
+    const { ino } = statSync(path);
+    editInPlace(path, '"n":1', '"n":2');
+    setTime(path, tick);
+    expect(statSync(path).ino).toBe(ino);
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 2 });
+    expect(files.rememberedText).toBe(0);
+  });
+
+  it('a settled file is taken from memory while its inode, size and time are the same, and read again once another process has written it', async () => {
+    const files = store();
+    const other = store();
+    const id = newSessionId();
+    await files.write(id, '{"n":1}', inAnHour());
+    const path = files.pathOf(id);
+    const settled = Math.floor(Date.now() / 1000) - 60;
+    setTime(path, settled);
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 1 });
+    expect(files.rememberedText).toBeGreaterThan(0);
+    // The probe: an edit in place that keeps the inode, the size and the time is not seen.
+    editInPlace(path, '"n":1', '"n":7');
+    setTime(path, settled);
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 1 });
+    // Another process's write is a new file (a temp file renamed into place): read again.
+    expect(await other.update(id, '{"n":2}', inAnHour(), '{"n":7}')).toBe('stored');
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 2 });
+  });
+
+  it("another process's logout of a remembered session: missing, and a write of it is refused", async () => {
+    const files = store();
+    const other = store();
+    const id = newSessionId();
+    await files.write(id, '{"n":1}', inAnHour());
+    setTime(files.pathOf(id), Math.floor(Date.now() / 1000) - 60);
+    expect(files.read(id, Date.now())?.data).toEqual({ n: 1 });
+    await other.retire(id, inAnHour());
+    expect(files.read(id, Date.now())).toBeUndefined();
+    expect(await files.update(id, '{"n":2}', inAnHour(), '{"n":1}')).toBe('refused');
+    expect(existsSync(files.pathOf(id))).toBe(false);
+  });
+
+  it('a symbolic link planted over a remembered file is not followed: missing, and the link is removed', async () => {
+    const files = store();
+    const id = newSessionId();
+    await files.write(id, '{"user":"alice"}', inAnHour());
+    const path = files.pathOf(id);
+    setTime(path, Math.floor(Date.now() / 1000) - 60);
+    expect(files.read(id, Date.now())?.data).toEqual({ user: 'alice' });
+    const planted = join(root.path, 'planted.json');
+    writeFileSync(planted, JSON.stringify({ expires: inAnHour(), data: { user: 'mallory' } }));
+    unlinkSync(path);
+    symlinkSync(planted, path);
+    expect(files.read(id, Date.now())).toBeUndefined();
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(planted, 'utf8')).toContain('mallory');
+  });
+
+  it('keeps no large file and a bounded amount of text, however many sessions are read', async () => {
+    const files = store();
+    const settled = Math.floor(Date.now() / 1000) - 60;
+    const read = async (size: number, count: number) => {
+      for (let index = 0; index < count; index++) {
+        const id = newSessionId();
+        await files.write(id, JSON.stringify({ blob: 'x'.repeat(size) }), inAnHour());
+        setTime(files.pathOf(id), settled);
+        expect(files.read(id, Date.now())?.data).toEqual({ blob: 'x'.repeat(size) });
+      }
+    };
+    await read(REMEMBERED_TEXT_PER_GENERATION / 32, 4);
+    expect(files.rememberedText).toBe(0);
+    await read(REMEMBERED_TEXT_PER_GENERATION / 128, 600);
+    expect(files.rememberedText).toBeGreaterThan(0);
+    expect(files.rememberedText).toBeLessThanOrEqual(2.1 * REMEMBERED_TEXT_PER_GENERATION);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  type Stats,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -21,6 +22,13 @@ import { createdOf, lifetimeOf, userOf } from '../meta.js';
 import { positiveSeconds, type ResolvedCommonOptions } from '../options.js';
 import { checkFolder, folderKey, hashedName, OPEN_FLAGS } from './files-folder.js';
 import { FILES_DEFAULTS, type FilesOptions, filenameTemplateParts } from './files-options.js';
+import {
+  type ReadFile,
+  REMEMBERED_IDS_PER_GENERATION,
+  type RememberedId,
+  RememberedIds,
+  textIfSame,
+} from './files-remembered.js';
 import { mergeChanges } from './merge.js';
 import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from './store.js';
 
@@ -28,11 +36,8 @@ import type { SessionStore, StoredSession, UserSessionEntry, WriteOutcome } from
 const ORPHAN_TEMP_MS = 60_000;
 /** The names `writeAtomically` gives its temp files: a per-process random half, then a counter. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
-/**
- * How many ids' hashed names one generation remembers (about 150 bytes each); two generations are
- * kept, so a name used within the last 8,192 to 16,384 ids is found.
- */
-export const REMEMBERED_HASHES_PER_GENERATION = 8192;
+/** How many ids' hashed names one generation remembers (files-remembered.ts). */
+export const REMEMBERED_HASHES_PER_GENERATION = REMEMBERED_IDS_PER_GENERATION;
 /** A retired id's marker: a hidden name, so no filenameTemplate can produce it. */
 const MARKER_SUFFIX = '.retired';
 const MARKER_NAME = /^\.[A-Za-z0-9_-]{43}\.retired$/;
@@ -65,9 +70,12 @@ const LOCK_STALE_MS = 2000;
  * hundred bytes in the page cache: open, read and close are short kernel calls, while every async
  * fs call is a hand-off to a libuv pool thread and back (the pool has only four threads, shared
  * with DNS and crypto), so synchronous calls make the files backend several times faster (see the
- * benchmark). The cost is that a stalled disk stalls the process: keep `directory` on a local disk; for a network filesystem
- * or several hosts use the redis backend. The sweep, which may touch thousands of files, stays
- * asynchronous.
+ * benchmark, bench/files-strategies.ts). A file this process has read, that had settled by then and
+ * has not changed since (one lstat: same inode, size and modification time), is not opened and read
+ * again (files-remembered.ts); a write reads its file in full, under the merge lock. No call opens
+ * a planted FIFO or follows a planted link. The cost is that a stalled disk stalls the
+ * process: keep `directory` on a local disk; for a network filesystem or several hosts use the
+ * redis backend. The sweep, which may touch thousands of files, stays asynchronous.
  */
 export class FilesStore implements SessionStore {
   readonly directory: string;
@@ -75,8 +83,7 @@ export class FilesStore implements SessionStore {
   private readonly after: string;
   private readonly expireMs: number;
   private readonly key: Buffer;
-  private hashes = new Map<string, string>();
-  private olderHashes = new Map<string, string>();
+  private readonly remembered: RememberedIds;
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly merge: boolean;
   private sweeping: Promise<void> | undefined;
@@ -94,6 +101,7 @@ export class FilesStore implements SessionStore {
     const allowShared = options.allowSharedDirectory === true;
     checkFolder(this.directory, allowShared);
     this.key = folderKey(this.directory, allowShared);
+    this.remembered = new RememberedIds((id) => hashedName(this.key, id));
     const sweepSeconds = positiveSeconds('sweepInterval', options.sweepInterval ?? FILES_DEFAULTS.sweepInterval, true);
     if (sweepSeconds > 0) {
       this.sweeper = setInterval(() => void this.sweep(), sweepSeconds * 1000);
@@ -103,7 +111,11 @@ export class FilesStore implements SessionStore {
 
   /** The path of a session's file, named after a keyed hash of its id (files-folder.ts). */
   pathOf(id: string): string {
-    return join(this.directory, this.before + this.hashOf(id) + this.after);
+    return this.filePath(this.hashOf(id));
+  }
+
+  private filePath(hash: string): string {
+    return join(this.directory, this.before + hash + this.after);
   }
 
   /** The path of the marker a retired id leaves (see `retire`). */
@@ -116,26 +128,44 @@ export class FilesStore implements SessionStore {
     return this.hashOf(id);
   }
 
-  /**
-   * The hashed name of an id, remembered for the ids seen recently: a request reads and writes
-   * its session's file, and an HMAC costs more than the lookup. Bounded, without per-entry
-   * bookkeeping: two generations of Maps, the older one dropped when the newer one is full.
-   */
+  /** The hashed name of an id, remembered for the ids seen recently (files-remembered.ts). */
   private hashOf(id: string): string {
-    let hash = this.hashes.get(id);
-    if (hash !== undefined) return hash;
-    hash = this.olderHashes.get(id) ?? hashedName(this.key, id);
-    if (this.hashes.size >= REMEMBERED_HASHES_PER_GENERATION) {
-      this.olderHashes = this.hashes;
-      this.hashes = new Map();
-    }
-    this.hashes.set(id, hash);
-    return hash;
+    return this.remembered.of(id).hash;
   }
 
   /** How many hashed names are remembered now; never more than two generations. */
   get rememberedHashes(): number {
-    return this.hashes.size + this.olderHashes.size;
+    return this.remembered.size;
+  }
+
+  /** How many characters of session files' text are remembered now (files-remembered.ts). */
+  get rememberedText(): number {
+    return this.remembered.text;
+  }
+
+  /**
+   * The text of an id's file: what this process last read there when an lstat shows the same
+   * settled file still in place (files-remembered.ts), read again otherwise (and then remembered).
+   */
+  private readKnown(entry: RememberedId, path: string): string | undefined {
+    if (entry.text !== undefined) {
+      let stats: Stats | undefined;
+      try {
+        stats = lstatSync(path, { throwIfNoEntry: false });
+      } catch (error) {
+        throw storeError('read', path, error);
+      }
+      if (stats === undefined) {
+        this.remembered.know(entry, undefined);
+        return undefined;
+      }
+      const same = textIfSame(entry, stats);
+      if (same !== undefined) return same;
+    }
+    const readAt = Date.now();
+    const file = readSessionFile(path);
+    this.remembered.know(entry, file, readAt);
+    return file?.text;
   }
 
   /** Whether a file exists at `path` (a symbolic link counts, and is not followed). */
@@ -149,8 +179,9 @@ export class FilesStore implements SessionStore {
 
   /** Synchronous, as every request's file call here: no promise, and a failure throws at once. */
   read(id: string, now: number): StoredSession | undefined {
-    const path = this.pathOf(id);
-    const text = readSessionFile(path);
+    const entry = this.remembered.of(id);
+    const path = this.filePath(entry.hash);
+    const text = this.readKnown(entry, path);
     if (text === undefined) return undefined;
     const envelope = parseStored(text);
     const expires = envelope?.expires;
@@ -163,14 +194,18 @@ export class FilesStore implements SessionStore {
       expires <= now
     ) {
       removeQuietly(path);
+      this.remembered.know(entry, undefined);
       return undefined;
     }
     return { data: data as StoredSession['data'], expiresAt: expires };
   }
 
   async write(id: string, text: string, expiresAt: number): Promise<void> {
-    const path = this.pathOf(id);
+    const entry = this.remembered.of(id);
+    const path = this.filePath(entry.hash);
     const contents = `{"expires":${expiresAt},"data":${text}}\n`;
+    // A file just written has not settled: nothing of it is remembered (files-remembered.ts).
+    this.remembered.know(entry, undefined);
     try {
       this.writeAtomically(path, contents);
     } catch (error) {
@@ -186,24 +221,33 @@ export class FilesStore implements SessionStore {
   }
 
   async update(id: string, text: string, expiresAt: number, baseline: string): Promise<WriteOutcome> {
-    const path = this.pathOf(id);
-    if (!this.merge) return this.replace(id, path, text, expiresAt);
+    const entry = this.remembered.of(id);
+    const path = this.filePath(entry.hash);
+    if (!this.merge) {
+      if (!this.exists(path, 'write')) return 'refused';
+      return this.replace(entry, path, text, expiresAt);
+    }
     // Another process may be merging into the same file: one at a time, under a lock. Within this
     // process the lock is always free here, as the read, merge and rename below are synchronous.
-    const lock = join(this.directory, `.${this.hashOf(id)}${LOCK_SUFFIX}`);
+    const lock = join(this.directory, `.${entry.hash}${LOCK_SUFFIX}`);
     const temp = await this.lock(lock, path);
     try {
       // Written back only while the file is still there: a retired, expired or swept session stays
       // gone. A session another request changed since this one loaded it gets this request's changes
-      // merged in (merge.ts).
+      // merged in (merge.ts). Read in full under the lock, never taken from memory: what another
+      // process wrote is merged exactly.
       const current = readSessionFile(path);
-      if (current === undefined) return 'refused';
-      const stored = dataOf(current, this.clock());
+      if (current === undefined) {
+        this.remembered.know(entry, undefined);
+        return 'refused';
+      }
+      const stored = dataOf(current.text, this.clock());
       if (stored === undefined) return 'refused';
-      if (stored.text === baseline) return this.replace(id, path, text, expiresAt, temp);
+      // The file was just read, in this same synchronous step: it is still there for the rename.
+      if (stored.text === baseline) return this.replace(entry, path, text, expiresAt, temp);
       // Merged: the expiry is the later of the two requests' (one of them may have set a lifetime).
       const merged = mergeChanges(stored.text, baseline, text) ?? text;
-      return this.replace(id, path, merged, Math.max(expiresAt, stored.expires), temp);
+      return this.replace(entry, path, merged, Math.max(expiresAt, stored.expires), temp);
     } finally {
       temp.discard();
       removeQuietly(lock);
@@ -245,13 +289,14 @@ export class FilesStore implements SessionStore {
   }
 
   /**
-   * Renames `text` over the session's file if the file is still there (and the id not retired),
-   * through `temp` when the caller made it already (the merge lock's).
+   * Renames `text` over the session's file, which the caller has just found in place (and the id
+   * not retired), through `temp` when the caller made it already (the merge lock's). The caller's
+   * check and the rename run in one synchronous step, so no other request of this process comes
+   * between them.
    */
-  private replace(id: string, path: string, text: string, expiresAt: number, temp?: TempFile): WriteOutcome {
-    // The check and the rename run in one synchronous step, so no other request of this process
-    // comes between them.
-    if (!this.exists(path, 'write')) return 'refused';
+  private replace(entry: RememberedId, path: string, text: string, expiresAt: number, temp?: TempFile): WriteOutcome {
+    // A file just written has not settled: nothing of it is remembered (files-remembered.ts).
+    this.remembered.know(entry, undefined);
     try {
       this.writeAtomically(path, `{"expires":${expiresAt},"data":${text}}\n`, temp);
     } catch (error) {
@@ -259,7 +304,7 @@ export class FilesStore implements SessionStore {
       throw storeError('write', path, error);
     }
     // Another process may have retired the id between the check and the rename: its marker says so.
-    if (this.exists(this.markerOf(id), 'write')) {
+    if (this.exists(join(this.directory, `.${entry.hash}${MARKER_SUFFIX}`), 'write')) {
       removeQuietly(path);
       return 'refused';
     }
@@ -272,7 +317,9 @@ export class FilesStore implements SessionStore {
   }
 
   async retire(id: string, until: number): Promise<void> {
-    await this.retireHandle(this.hashOf(id), until);
+    const entry = this.remembered.of(id);
+    this.remembered.know(entry, undefined);
+    await this.retireHandle(entry.hash, until);
   }
 
   /** Retires the session whose file is named after `hash` (see `retire`). */
@@ -365,7 +412,7 @@ export class FilesStore implements SessionStore {
   }
 
   private userRevokedAt(userId: string): number | undefined {
-    const text = readSessionFile(this.userMarkerOf(userId));
+    const text = readSessionFile(this.userMarkerOf(userId))?.text;
     const at = text === undefined ? Number.NaN : Number(text);
     return Number.isFinite(at) ? at : undefined;
   }
@@ -388,7 +435,7 @@ export class FilesStore implements SessionStore {
     for (const name of names) {
       if (!this.isSessionFile(name)) continue;
       const path = join(this.directory, name);
-      const text = readSessionFile(path);
+      const text = readSessionFile(path)?.text;
       if (text === undefined || !text.includes(needle)) continue;
       const envelope = parseStored(text);
       const expires = envelope?.expires;
@@ -495,11 +542,12 @@ function nextTempName(): string {
 }
 
 /**
- * A session file's text, or undefined when there is none. Something else planted at its name (a
- * symbolic link, a FIFO, a device, a folder) is no session: it is never followed, never waited on
- * (a FIFO would block the process), and is removed like a corrupt file (a folder is left alone).
+ * A session file's text and identity, or undefined when there is none. Something else planted at
+ * its name (a symbolic link, a FIFO, a device, a folder) is no session: it is never followed, never
+ * waited on (a FIFO would block the process), and is removed like a corrupt file (a folder is left
+ * alone).
  */
-function readSessionFile(path: string): string | undefined {
+function readSessionFile(path: string): ReadFile | undefined {
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -517,7 +565,7 @@ function readSessionFile(path: string): string | undefined {
       if (!stats.isDirectory()) removeQuietly(path);
       return undefined;
     }
-    return readFileSync(fd, 'utf8');
+    return { text: readFileSync(fd, 'utf8'), stats };
   } catch (error) {
     throw storeError('read', path, error);
   } finally {
