@@ -2,12 +2,16 @@ import {
   closeSync,
   constants,
   fstatSync,
+  linkSync,
   lstatSync,
   mkdtempSync,
   openSync,
   readFileSync,
   renameSync,
   rmSync,
+  type Stats,
+  unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { open, rename, writeFile } from 'node:fs/promises';
@@ -23,8 +27,13 @@ import { join } from 'node:path';
  * - sync: open (O_NOFOLLOW | O_NONBLOCK, so a planted FIFO or link never blocks), fstat, read,
  *   close; writes to a temp file and rename, with the *Sync calls (what the backend does);
  * - async: the same calls through fs/promises (each a hand-off to libuv's thread pool and back);
- * - cached: a per-process cache of each file's text, validated by one lstat (inode, size, mtime,
- *   ctime): a hit skips open, read and close; a miss reads as sync does.
+ * - remembered: a per-process cache of each file's text, validated by one lstat (inode, size,
+ *   modification time), kept only for a file that had settled (modified 2 s before the read), as
+ *   the backend does (runtime/src/backends/files-remembered.ts): a hit skips open, fstat, read and
+ *   close; a miss reads as sync does;
+ * - and for a write, what the backend's update adds to a bare temp-and-rename: the merge lock (a
+ *   hard link to the temp file, removed after), the re-read under it, and the lstat of the
+ *   retired-id marker.
  */
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -35,7 +44,12 @@ const paths = Array.from({ length: sessions }, (_, index) =>
   join(folder, `s_${index.toString(36).padStart(43, '0')}.sess`),
 );
 const contents = (counter: number) => `{"expires":${Date.now() + 3_600_000},"data":{"counter":${counter}}}\n`;
-for (const path of paths) writeFileSync(path, contents(2), { mode: 0o600 });
+// Written a minute ago: settled files, as a session a user only reads mostly is.
+const aMinuteAgo = Math.floor(Date.now() / 1000) - 60;
+for (const path of paths) {
+  writeFileSync(path, contents(2), { mode: 0o600 });
+  utimesSync(path, aMinuteAgo, aMinuteAgo);
+}
 
 function readSync(path: string): string {
   const fd = openSync(path, OPEN_FLAGS);
@@ -57,34 +71,37 @@ async function readAsync(path: string): Promise<string> {
   }
 }
 
-interface Cached {
+interface Remembered {
   ino: number;
   size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+  mtimeMs: number;
   text: string;
 }
-const cache = new Map<string, Cached>();
-function readCached(path: string): string {
-  const stats = lstatSync(path, { bigint: true });
-  const hit = cache.get(path);
-  if (
-    hit &&
-    hit.ino === Number(stats.ino) &&
-    hit.size === Number(stats.size) &&
-    hit.mtimeNs === stats.mtimeNs &&
-    hit.ctimeNs === stats.ctimeNs
-  ) {
-    return hit.text;
+const SETTLED_MS = 2000;
+const remembered = new Map<string, Remembered>();
+function readWithStats(path: string): { text: string; stats: Stats } {
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new Error('not a file');
+    return { text: readFileSync(fd, 'utf8'), stats };
+  } finally {
+    closeSync(fd);
   }
-  const text = readSync(path);
-  cache.set(path, {
-    ino: Number(stats.ino),
-    size: Number(stats.size),
-    mtimeNs: stats.mtimeNs,
-    ctimeNs: stats.ctimeNs,
-    text,
-  });
+}
+function readRemembered(path: string): string {
+  const known = remembered.get(path);
+  if (known !== undefined) {
+    const stats = lstatSync(path);
+    if (stats.isFile() && stats.ino === known.ino && stats.size === known.size && stats.mtimeMs === known.mtimeMs) {
+      return known.text;
+    }
+  }
+  const readAt = Date.now();
+  const { text, stats } = readWithStats(path);
+  if (stats.mtimeMs < readAt - SETTLED_MS) {
+    remembered.set(path, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, text });
+  } else remembered.delete(path);
   return text;
 }
 
@@ -99,6 +116,24 @@ async function writeAsync(path: string, text: string): Promise<void> {
   await writeFile(name, text, { flag: 'wx', mode: 0o600 });
   await rename(name, path);
 }
+/** The backend's update: temp file, its hard link as the merge lock, re-read, rename, marker lstat, unlock. */
+const TEMP_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+function updateLocked(path: string, text: string): void {
+  const name = join(folder, `.t${temp++}.tmp`);
+  const lock = `${path}.lock`;
+  const fd = openSync(name, TEMP_FLAGS, 0o600);
+  linkSync(name, lock);
+  try {
+    readSync(path);
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(name, path);
+  lstatSync(`${path}.retired`, { throwIfNoEntry: false });
+  unlinkSync(lock);
+}
 
 async function time(label: string, op: (path: string, index: number) => unknown): Promise<void> {
   // A round first, unmeasured: the page cache and the JIT warm up.
@@ -110,7 +145,7 @@ async function time(label: string, op: (path: string, index: number) => unknown)
   const used = process.cpuUsage(cpu);
   const wall = ((performance.now() - started) * 1000) / operations;
   console.log(
-    `${label.padEnd(34)} CPU ${((used.user + used.system) / operations).toFixed(1).padStart(6)} us/op ` +
+    `${label.padEnd(40)} CPU ${((used.user + used.system) / operations).toFixed(1).padStart(6)} us/op ` +
       `(system ${(used.system / operations).toFixed(1).padStart(6)}), wall ${wall.toFixed(1).padStart(7)} us/op`,
   );
 }
@@ -120,12 +155,13 @@ console.log(
 );
 await time('read: sync', (path) => readSync(path));
 await time('read: async (fs/promises)', (path) => readAsync(path));
-await time('read: cached, lstat-validated', (path) => readCached(path));
-await time('lstat alone (a cache hit floor)', (path) => lstatSync(path));
+await time('read: remembered, lstat-validated', (path) => readRemembered(path));
+await time('lstat alone (a remembered read floor)', (path) => lstatSync(path));
 await time('write: sync (temp + rename)', (path, index) => writeSync(path, contents(index)));
 await time('write: async (temp + rename)', (path, index) => writeAsync(path, contents(index)));
-await time('read after each write: cached', (path, index) => {
+await time('update: sync, lock + re-read + marker', (path, index) => updateLocked(path, contents(index)));
+await time('read after each write: remembered', (path, index) => {
   writeSync(path, contents(index));
-  return readCached(path);
+  return readRemembered(path);
 });
 rmSync(folder, { recursive: true, force: true });
