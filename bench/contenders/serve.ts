@@ -171,13 +171,19 @@ export function sealedCounter(cookieHeader: string | undefined, setCookie: (valu
   );
 }
 
-function sealCount(value: number): string {
+/** The floors' IVs, from a pooled random buffer as this project's sealer takes them. */
+function nextFloorIv(): Buffer {
   if (floorIvAt === FLOOR_IVS.length) {
     randomFillSync(FLOOR_IVS);
     floorIvAt = 0;
   }
   const iv = FLOOR_IVS.subarray(floorIvAt, floorIvAt + 12);
   floorIvAt += 12;
+  return iv;
+}
+
+function sealCount(value: number): string {
+  const iv = nextFloorIv();
   const cipher = createCipheriv('aes-256-gcm', FLOOR_KEY, iv);
   const sealed = Buffer.concat([
     iv,
@@ -236,12 +242,7 @@ export function sealedSession(cookieHeader: string | undefined, setCookie: (valu
 }
 
 function sealText(plaintext: string): string {
-  if (floorIvAt === FLOOR_IVS.length) {
-    randomFillSync(FLOOR_IVS);
-    floorIvAt = 0;
-  }
-  const iv = FLOOR_IVS.subarray(floorIvAt, floorIvAt + 12);
-  floorIvAt += 12;
+  const iv = nextFloorIv();
   const cipher = createCipheriv('aes-256-gcm', FLOOR_KEY, iv);
   cipher.setAAD(SESSION_FLOOR_AAD);
   return Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString(
